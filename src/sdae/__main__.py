@@ -1,0 +1,3 @@
+from sdae.cli import main
+
+raise SystemExit(main())

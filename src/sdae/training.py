@@ -1,0 +1,278 @@
+"""Training loops: one autoencoder, greedy layer-wise pretraining, supervised fine-tuning.
+
+Each function returns its cost history (one float per iteration) so that figures and
+reports are drawn from what training actually did.
+
+Readings of the paper fixed here (it does not say):
+
+* **Cost**: the cross-entropy of equation (2) summed over the pixels of an image and averaged
+  over the images of the batch. Full-batch gradient descent on it at lr 0.01 for 1000
+  iterations ends at 253 / 256 / 277 for 784-500/300/100-784 on clean input, beside the
+  paper's Tables I, IV, VII (256 / 260 / 313): the scale of the paper's costs fits this
+  reading, a per-pixel mean would be ~784 times smaller.
+* **Iteration**: one optimizer step. With ``batch_size=0`` (the paper's reading) every step
+  sees the whole training set; otherwise one minibatch, epochs reshuffled by a seeded
+  generator.
+* **Corruption**: drawn afresh at every iteration (Vincent et al. 2010), unless
+  ``fixed_noise`` corrupts the training set once, as the paper's "we manually added noise to
+  our train data set" can also be read.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+from tqdm.auto import tqdm
+
+from sdae.errors import SdaeError
+from sdae.models import Autoencoder, StackedAutoencoder, StackedClassifier
+from sdae.noise import check_noise, corrupt
+
+OPTIMIZERS = ("sgd", "adam")
+_REPORT_EVERY = 25  # iterations between progress-bar updates and NaN checks
+
+
+@dataclass(frozen=True)
+class AutoencoderTraining:
+    """How to train one autoencoder: the paper's knobs plus Vincent et al.'s options.
+
+    ``optimizer``: ``sgd`` is plain gradient descent (no momentum), ``adam`` is Adam.
+    ``batch_size`` 0 means full batch. ``sparsity_weight`` > 0 adds
+    ``weight * sum_j KL(target || mean activation of unit j)`` to the cost.
+    """
+
+    lr: float = 0.001
+    iterations: int = 1000
+    optimizer: str = "adam"
+    batch_size: int = 0
+    noise: str = "salt-and-pepper"
+    noise_level: float = 0.0
+    fixed_noise: bool = False
+    sparsity_target: float = 0.05
+    sparsity_weight: float = 0.0
+
+    def __post_init__(self) -> None:
+        check_optimizer(self.optimizer, self.lr, self.iterations, self.batch_size)
+        check_noise(self.noise, self.noise_level, "training noise level")
+        if not 0.0 < self.sparsity_target < 1.0:
+            raise SdaeError(f"sparsity target {self.sparsity_target} must lie in (0, 1)")
+        if not self.sparsity_weight >= 0.0:
+            raise SdaeError(f"sparsity weight {self.sparsity_weight} must be >= 0")
+
+
+def check_optimizer(name: str, lr: float, iterations: int, batch_size: int) -> None:
+    if name not in OPTIMIZERS:
+        raise SdaeError(f"unknown optimizer {name!r}; choose one of {', '.join(OPTIMIZERS)}")
+    if not lr >= 0.0 or lr == float("inf"):
+        raise SdaeError(f"learning rate {lr} must be a finite number >= 0")
+    if iterations < 1:
+        raise SdaeError(f"iterations must be at least 1, not {iterations}")
+    if batch_size < 0:
+        raise SdaeError(f"batch size must be >= 0 (0 = full batch), not {batch_size}")
+
+
+def reconstruction_cost(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """Equation (2) from logits: cross-entropy summed over pixels, averaged over images.
+
+    ``logits, target: [N, D]`` -> scalar. Uses ``binary_cross_entropy_with_logits``, which
+    never forms ``log(sigmoid(.))`` and so stays finite for large logits.
+    """
+    return F.binary_cross_entropy_with_logits(logits, target, reduction="sum") / target.shape[0]
+
+
+def kl_sparsity(code: torch.Tensor, target: float) -> torch.Tensor:
+    """``sum_j KL(target || rho_j)`` with ``rho_j`` the mean of unit j over the batch.
+
+    ``code: [N, H]`` in (0, 1) -> scalar (UFLDL's sparse autoencoder penalty).
+    """
+    rho = code.mean(dim=0).clamp(1e-6, 1 - 1e-6)
+    t = target
+    return (t * torch.log(t / rho) + (1 - t) * torch.log((1 - t) / (1 - rho))).sum()
+
+
+def make_optimizer(groups: Sequence[tuple[list[nn.Parameter], float]], name: str):
+    """An optimizer over ``(parameters, learning rate)`` groups."""
+    param_groups = [{"params": ps, "lr": lr} for ps, lr in groups if ps]
+    if name == "sgd":
+        return torch.optim.SGD(param_groups, lr=param_groups[0]["lr"])
+    # fused Adam runs the whole update in one kernel: ~1.2x faster steps at batch 128 here.
+    return torch.optim.Adam(param_groups, lr=param_groups[0]["lr"], fused=True)
+
+
+def batch_indices(
+    n: int, batch_size: int, generator: torch.Generator
+) -> Iterator[torch.Tensor | None]:
+    """Endless minibatch index tensors, reshuffled every epoch; ``None`` means full batch."""
+    if batch_size == 0 or batch_size >= n:
+        while True:
+            yield None
+    while True:
+        perm = torch.randperm(n, generator=generator, device=generator.device)
+        for start in range(0, n, batch_size):
+            yield perm[start : start + batch_size]
+
+
+class _Progress:
+    """A tqdm bar showing the current cost, refreshed every few iterations; also where
+    costs are checked for NaN (a check costs a device sync, so not every step)."""
+
+    def __init__(self, total: int, desc: str, show: bool) -> None:
+        self.bar = tqdm(total=total, desc=desc, disable=not show, leave=False, mininterval=0.5)
+        self.done = 0
+
+    def update(self, i: int, history: torch.Tensor, lr_hint: str) -> None:
+        if (i + 1) % _REPORT_EVERY and i + 1 != len(history):
+            return
+        cost = float(history[i])
+        if cost != cost or cost in (float("inf"), float("-inf")):
+            self.bar.close()
+            raise SdaeError(f"the cost became {cost} at iteration {i + 1}; {lr_hint}")
+        self.bar.update(i + 1 - self.done)
+        self.done = i + 1
+        self.bar.set_postfix(cost=f"{cost:.4g}", refresh=False)
+
+    def close(self) -> None:
+        self.bar.close()
+
+
+def train_autoencoder(
+    model: Autoencoder,
+    x: torch.Tensor,
+    settings: AutoencoderTraining,
+    generator: torch.Generator,
+    *,
+    desc: str = "autoencoder",
+    progress: bool = False,
+) -> list[float]:
+    """Train ``model`` to reconstruct the clean ``x: [N, D]`` from its corruption.
+
+    Minimises :func:`reconstruction_cost` (plus the sparsity penalty if asked) between the
+    reconstruction of the corrupted input and the *clean* input (paper §IV.B). Noise and
+    minibatches are drawn from ``generator``. Returns the cost of every iteration.
+    """
+    s = settings
+    opt = make_optimizer([(list(model.parameters()), s.lr)], s.optimizer)
+    fixed = corrupt(x, s.noise, s.noise_level, generator) if s.fixed_noise else None
+    history = torch.empty(s.iterations, device=x.device)
+    bar = _Progress(s.iterations, desc, progress)
+    batches = batch_indices(len(x), s.batch_size, generator)
+    model.train()
+    try:
+        for i, idx in zip(range(s.iterations), batches):
+            clean = x if idx is None else x[idx]
+            if fixed is not None:
+                noisy = fixed if idx is None else fixed[idx]
+            else:
+                noisy = corrupt(clean, s.noise, s.noise_level, generator)
+            code = model.encode(noisy)
+            cost = reconstruction_cost(model.decode_logits(code), clean)
+            if s.sparsity_weight:
+                cost = cost + s.sparsity_weight * kl_sparsity(code, s.sparsity_target)
+            opt.zero_grad(set_to_none=True)
+            cost.backward()
+            opt.step()
+            history[i] = cost.detach()
+            bar.update(i, history, f"lower the learning rate (now {s.lr})")
+    finally:
+        bar.close()
+    return history.tolist()
+
+
+def pretrain_stack(
+    stack: StackedAutoencoder,
+    x: torch.Tensor,
+    schedule: Sequence[AutoencoderTraining],
+    generator: torch.Generator,
+    *,
+    progress: bool = False,
+) -> list[list[float]]:
+    """Greedy layer-wise pretraining (paper §IV.C): layer k learns to reconstruct the codes
+    of layers 1..k-1, which stay frozen. ``x: [N, sizes[0]]``; one schedule per layer.
+
+    Returns one cost history per layer (Fig. 12).
+    """
+    if len(schedule) != len(stack.layers):
+        raise SdaeError(f"{len(stack.layers)} layers but {len(schedule)} training schedules")
+    histories = []
+    for k, (layer, settings) in enumerate(zip(stack.layers, schedule)):
+        with torch.no_grad():  # codes of the frozen lower layers: no graph through them
+            codes = stack.encode(x, depth=k)
+        name = f"pretrain {layer.n_in}-{layer.n_hidden}-{layer.n_in}"
+        histories.append(
+            train_autoencoder(layer, codes, settings, generator, desc=name, progress=progress)
+        )
+    return histories
+
+
+def train_classifier(
+    model: nn.Module,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    groups: Sequence[tuple[list[nn.Parameter], float]],
+    *,
+    iterations: int,
+    optimizer: str,
+    generator: torch.Generator,
+    batch_size: int = 0,
+    desc: str = "fine-tune",
+    progress: bool = False,
+) -> list[float]:
+    """Minimise the softmax cross-entropy (mean over images) of ``model(x)`` against the
+    labels ``y: [N]``, with one learning rate per parameter group. Parameters in no group,
+    or in a group with learning rate 0, do not change. Returns the cost of every iteration.
+    """
+    trained = [p for ps, lr in groups if lr > 0 for p in ps]
+    if not trained:
+        raise SdaeError("every learning rate is 0: nothing would be trained")
+    ids = {id(p) for p in trained}
+    frozen = [p for p in model.parameters() if id(p) not in ids and p.requires_grad]
+    for p in frozen:  # frozen parameters need no gradient at all: cheaper and exact
+        p.requires_grad_(False)
+    opt = make_optimizer([(ps, lr) for ps, lr in groups if lr > 0], optimizer)
+    history = torch.empty(iterations, device=x.device)
+    bar = _Progress(iterations, desc, progress)
+    batches = batch_indices(len(x), batch_size, generator)
+    model.train()
+    try:
+        for i, idx in zip(range(iterations), batches):
+            xb, yb = (x, y) if idx is None else (x[idx], y[idx])
+            cost = F.cross_entropy(model(xb), yb)
+            opt.zero_grad(set_to_none=True)
+            cost.backward()
+            opt.step()
+            history[i] = cost.detach()
+            bar.update(i, history, "lower the learning rates")
+    finally:
+        bar.close()
+        for p in frozen:
+            p.requires_grad_(True)
+    model.eval()
+    return history.tolist()
+
+
+def finetune(
+    model: StackedClassifier,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    *,
+    lr_top: float,
+    lr_body: float,
+    iterations: int = 2000,
+    optimizer: str = "sgd",
+    generator: torch.Generator,
+    batch_size: int = 0,
+    progress: bool = False,
+) -> list[float]:
+    """Fine-tune the whole stack by backpropagation (paper §IV.C, Tables II-IX) with one
+    learning rate for the softmax layer (``lr_top``) and one for the pretrained encoders
+    (``lr_body``; 0 freezes them). ``x: [N, 784]``, ``y: [N]``."""
+    return train_classifier(
+        model, x, y,
+        [(list(model.head.parameters()), lr_top), (model.body_parameters(), lr_body)],
+        iterations=iterations, optimizer=optimizer, generator=generator,
+        batch_size=batch_size, progress=progress,
+    )  # fmt: skip

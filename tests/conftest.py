@@ -1,0 +1,24 @@
+import os
+
+import pytest
+
+from sdae.data import load_fashion_mnist
+from sdae.errors import SdaeError
+
+
+@pytest.fixture(scope="session")
+def fmnist():
+    """The real Fashion-MNIST. In CI (where `make data` ran first) its absence is a failure."""
+    try:
+        return load_fashion_mnist(download=False)
+    except SdaeError as exc:
+        if os.environ.get("CI"):
+            pytest.fail(f"Fashion-MNIST missing in CI: {exc}")
+        pytest.skip(f"Fashion-MNIST not available: {exc}")
+
+
+@pytest.fixture(scope="session")
+def paper_splits(fmnist):
+    from sdae.data import protocol_splits
+
+    return protocol_splits(fmnist, "paper", seed=0)

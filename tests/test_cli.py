@@ -1,0 +1,75 @@
+import json
+import subprocess
+import sys
+
+import pytest
+
+from sdae.checkpoints import load_model
+from sdae.cli import main
+
+SMALL = ["--iterations", "20", "--hidden", "32", "--batch-size", "500", "--quiet"]
+
+
+def run_cli(*args):
+    """Run `python -m sdae` in a subprocess: what a user sees, tracebacks included."""
+    return subprocess.run([sys.executable, "-m", "sdae", *args], capture_output=True, text=True)
+
+
+def test_dae_end_to_end_writes_every_file(tmp_path, fmnist):
+    out = tmp_path / "run"
+    args = ["dae", "--train-noise", "0.1", "--test-noise", "0.1", "--out", str(out), *SMALL]
+    assert main(args) == 0
+    for name in ("config.json", "metrics.json", "cost.png", "reconstructions.png",
+                 "model.safetensors"):
+        assert (out / name).stat().st_size > 0, name
+    metrics = json.loads((out / "metrics.json").read_text())
+    for key in ("final_cost", "psnr_noisy", "psnr_denoised", "psnr_median", "ssim_noisy",
+                "ssim_denoised", "ssim_median", "psnr_mean_image", "train_seconds"):
+        assert isinstance(metrics[key], float), key
+    assert len(metrics["cost_history"]) == 20
+    config = json.loads((out / "config.json").read_text())
+    assert config["train_noise"] == 0.1 and config["hidden"] == 32
+    model, saved = load_model(out / "model.safetensors")
+    assert saved == config and model.n_hidden == 32
+
+
+def test_finished_run_is_not_overwritten(tmp_path, fmnist):
+    out = tmp_path / "run"
+    assert main(["dae", "--out", str(out), *SMALL]) == 0
+    before = (out / "metrics.json").read_text()
+    proc = run_cli("dae", "--out", str(out), *SMALL)
+    assert proc.returncode == 2
+    assert "already holds a finished run; pass --overwrite" in proc.stderr
+    assert (out / "metrics.json").read_text() == before
+
+
+@pytest.mark.parametrize("args,message", [
+    (["dae", "--train-noise", "0.7"], "--train-noise 0.7 is outside [0.0, 0.5]"),
+    (["dae", "--test-noise", "-1"], "--test-noise -1.0 is outside"),
+    (["dae", "--optimizer", "lbfgs"], "invalid choice: 'lbfgs'"),
+    (["dae", "--iterations", "abc"], "invalid int value: 'abc'"),
+    (["dae", "--device", "tpu"], "unknown device 'tpu'"),
+    (["dae", "--data-dir", "/nonexistent"], "does not hold the four Fashion-MNIST IDX files"),
+    (["frobnicate"], "invalid choice: 'frobnicate'"),
+])
+def test_bad_arguments_one_line_no_traceback(args, message):
+    proc = run_cli(*args)
+    assert proc.returncode == 2
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1, proc.stderr
+    assert lines[0].startswith("sdae: error: ") and message in lines[0]
+    assert "Traceback" not in proc.stderr
+
+
+def test_data_command_prints_sizes_and_classes(fmnist):
+    proc = run_cli("data", "--no-download")
+    assert proc.returncode == 0, proc.stderr
+    assert "train: 60000 images   test: 10000 images" in proc.stdout
+    assert proc.stdout.count(" 6000   1000") == 10
+
+
+def test_help_lists_commands():
+    proc = run_cli("--help")
+    assert proc.returncode == 0 and "data" in proc.stdout and "dae" in proc.stdout
+    proc = run_cli("dae", "--help")
+    assert "--train-noise" in proc.stdout and "--quiet" in proc.stdout

@@ -1,0 +1,126 @@
+import math
+
+import pytest
+import torch
+from torch.nn import functional as F
+
+from sdae.config import generator
+from sdae.errors import SdaeError
+from sdae.evaluation import psnr
+from sdae.models import Autoencoder, seeded
+from sdae.noise import corrupt
+from sdae.training import (
+    AutoencoderTraining,
+    kl_sparsity,
+    reconstruction_cost,
+    train_autoencoder,
+)
+
+
+def test_reconstruction_cost_by_hand():
+    logits = torch.tensor([[0.0, 2.0], [-1.0, 3.0]])
+    target = torch.tensor([[1.0, 0.0], [0.5, 1.0]])
+    s = torch.sigmoid(logits)
+    by_hand = -(target * s.log() + (1 - target) * (1 - s).log()).sum() / 2  # eq. (2), per image
+    assert reconstruction_cost(logits, target).item() == pytest.approx(by_hand.item(), rel=1e-6)
+
+
+def test_reconstruction_cost_stable_for_large_logits():
+    logits = torch.tensor([[200.0, -200.0]])
+    cost = reconstruction_cost(logits, torch.tensor([[0.0, 1.0]]))
+    assert math.isfinite(cost.item()) and cost.item() == pytest.approx(400.0)
+
+
+def test_sparsity_gradient_matches_finite_differences():
+    code = torch.rand(6, 5, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
+    code = (0.05 + 0.9 * code).requires_grad_()
+    assert torch.autograd.gradcheck(lambda c: kl_sparsity(c, 0.1), (code,))
+
+
+def test_sparsity_penalty_zero_at_target():
+    assert kl_sparsity(torch.full((4, 3), 0.2), 0.2).item() == pytest.approx(0.0, abs=1e-7)
+    assert kl_sparsity(torch.full((4, 3), 0.6), 0.2).item() > 0
+
+
+def test_one_gradient_descent_step_by_hand():
+    """A single plain-GD step equals W - lr * dCost/dW computed by hand for the tied-free AE."""
+    torch.manual_seed(0)
+    model = Autoencoder(4, 3).double()
+    x = torch.rand(5, 4, dtype=torch.float64)
+    w1, b1 = model.encoder.weight.detach().clone(), model.encoder.bias.detach().clone()
+    w2, b2 = model.decoder.weight.detach().clone(), model.decoder.bias.detach().clone()
+    h = torch.sigmoid(x @ w1.T + b1)
+    dz = (torch.sigmoid(h @ w2.T + b2) - x) / len(x)  # d cost / d logits
+    dh = (dz @ w2) * h * (1 - h)
+    lr = 0.1
+    settings = AutoencoderTraining(lr=lr, iterations=1, optimizer="sgd")
+    train_autoencoder(model, x, settings, torch.Generator().manual_seed(0))
+    torch.testing.assert_close(model.decoder.weight, w2 - lr * dz.T @ h)
+    torch.testing.assert_close(model.decoder.bias, b2 - lr * dz.sum(0))
+    torch.testing.assert_close(model.encoder.weight, w1 - lr * dh.T @ x)
+    torch.testing.assert_close(model.encoder.bias, b1 - lr * dh.sum(0))
+
+
+def test_tied_decoder_uses_encoder_transpose():
+    model = Autoencoder(6, 2, tied=True)
+    y = torch.rand(3, 2)
+    expected = y @ model.encoder.weight + model.decoder_bias
+    torch.testing.assert_close(model.decode_logits(y), expected)
+    assert sum(p.numel() for p in model.parameters()) == 6 * 2 + 2 + 6
+
+
+def test_nan_cost_is_a_clear_error():
+    model = Autoencoder(784, 16)
+    x = torch.rand(50, 784)
+    expected = "cost became (nan|inf) at iteration .*lower the learning rate"
+    with pytest.raises(SdaeError, match=expected):
+        train_autoencoder(model, x, AutoencoderTraining(lr=1e37, iterations=50, optimizer="sgd"),
+                          torch.Generator().manual_seed(0))
+
+
+def test_bad_settings_rejected():
+    with pytest.raises(SdaeError, match="unknown optimizer"):
+        AutoencoderTraining(optimizer="lbfgs")
+    with pytest.raises(SdaeError, match="iterations must be at least 1"):
+        AutoencoderTraining(iterations=0)
+    with pytest.raises(SdaeError, match="learning rate nan"):
+        AutoencoderTraining(lr=float("nan"))
+
+
+def test_fixed_noise_and_minibatches_are_seeded():
+    x = torch.rand(64, 784, generator=torch.Generator().manual_seed(1))
+    s = AutoencoderTraining(lr=0.01, iterations=6, batch_size=16, noise_level=0.2, fixed_noise=True)
+    runs = []
+    for _ in range(2):
+        with seeded(3):
+            m = Autoencoder(784, 8)
+        runs.append(train_autoencoder(m, x, s, torch.Generator().manual_seed(4)))
+    assert runs[0] == runs[1] and len(runs[0]) == 6
+
+
+def test_cost_decreases_on_real_data(paper_splits):
+    train, _ = paper_splits
+    x = train.x[:1000]
+    with seeded(0):
+        model = Autoencoder(784, 64)
+    s = AutoencoderTraining(lr=0.01, iterations=60, batch_size=100, noise_level=0.1)
+    history = train_autoencoder(model, x, s, generator(0, "t"))
+    assert sum(history[-10:]) / 10 < 0.8 * sum(history[:10]) / 10
+
+
+def test_short_run_beats_noisy_psnr(paper_splits):
+    train, test = paper_splits
+    with seeded(0):
+        model = Autoencoder(784, 128)
+    s = AutoencoderTraining(lr=0.003, iterations=150, batch_size=200, noise_level=0.1)
+    train_autoencoder(model, train.x, s, generator(0, "t"))
+    noisy = corrupt(test.x, "salt-and-pepper", 0.1, generator(0, "test"))
+    model.eval()
+    assert psnr(test.x, model.reconstruct(noisy)) > psnr(test.x, noisy) + 2.0
+
+
+def test_bce_with_logits_matches_bceloss_on_sigmoid():
+    """Two code paths: sdae's logits cost equals the tutorial's BCELoss(sigmoid) * pixels."""
+    logits, target = torch.randn(8, 784), torch.rand(8, 784)
+    tutorial = F.binary_cross_entropy(torch.sigmoid(logits), target) * 784
+    torch.testing.assert_close(reconstruction_cost(logits, target), tutorial, rtol=1e-4, atol=1e-4)
