@@ -6,7 +6,7 @@ steps. The tutorial loop is the one most PyTorch tutorials teach: a DataLoader o
 TensorDataset, ``nn.Sequential(..., nn.Sigmoid())`` and ``nn.BCELoss``. Rounds alternate
 between the two so that both see the same machine state; the median of the rounds is kept.
 
-    python benchmarks/dae_throughput.py [--steps 300] [--rounds 5] [--json]
+    python benchmarks/dae_throughput.py [--steps 500] [--rounds 7] [--json]
 
 With ``--json`` the last line is a JSON object with ``tutorial_samples_per_s``,
 ``sdae_samples_per_s`` and ``ratio`` (sdae / tutorial).
@@ -68,8 +68,8 @@ def sdae_path(x: torch.Tensor, steps: int) -> float:
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--steps", type=int, default=300, help="minibatch steps per measurement")
-    p.add_argument("--rounds", type=int, default=5, help="alternating rounds (median kept)")
+    p.add_argument("--steps", type=int, default=500, help="minibatch steps per measurement")
+    p.add_argument("--rounds", type=int, default=7, help="alternating rounds (median kept)")
     p.add_argument("--json", action="store_true", help="end with one JSON line")
     args = p.parse_args()
     train, _ = protocol_splits(load_fashion_mnist(), "paper", seed=0)

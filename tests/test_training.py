@@ -124,3 +124,29 @@ def test_bce_with_logits_matches_bceloss_on_sigmoid():
     logits, target = torch.randn(8, 784), torch.rand(8, 784)
     tutorial = F.binary_cross_entropy(torch.sigmoid(logits), target) * 784
     torch.testing.assert_close(reconstruction_cost(logits, target), tutorial, rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize("n", [1, 7])
+def test_closed_form_gradients_equal_autograd(n):
+    """Two code paths: the hand-derived gradients equal autograd's, cost included."""
+    from sdae.training import closed_form_step
+
+    torch.manual_seed(n)
+    model = Autoencoder(784, 16).double()
+    noisy, clean = torch.rand(n, 784, dtype=torch.float64), torch.rand(n, 784, dtype=torch.float64)
+    cost = reconstruction_cost(model(noisy), clean)
+    cost.backward()
+    expected = {k: p.grad.clone() for k, p in model.named_parameters()}
+    model.zero_grad(set_to_none=True)
+    by_hand = closed_form_step(model, noisy, clean)
+    torch.testing.assert_close(by_hand, cost.detach())
+    for k, p in model.named_parameters():
+        torch.testing.assert_close(p.grad, expected[k], msg=k)
+
+
+def test_sparse_and_tied_paths_train():
+    x = torch.rand(32, 784, generator=torch.Generator().manual_seed(0))
+    for model, weight in ((Autoencoder(784, 8, tied=True), 0.0), (Autoencoder(784, 8), 0.5)):
+        s = AutoencoderTraining(lr=0.01, iterations=30, sparsity_weight=weight)
+        h = train_autoencoder(model, x, s, torch.Generator().manual_seed(0))
+        assert h[-1] < h[0]

@@ -85,6 +85,108 @@ def _add_dae(sub) -> None:
     p.set_defaults(func=_cmd_dae, config_cls=DaeConfig)
 
 
+def _floats(text: str) -> tuple[float, ...]:
+    try:
+        return tuple(float(v) for v in text.split(","))
+    except ValueError:
+        msg = f"{text!r} is not a comma-separated list of numbers"
+        raise argparse.ArgumentTypeError(msg) from None
+
+
+def _ints(text: str) -> tuple[int, ...]:
+    try:
+        return tuple(int(v) for v in text.split(","))
+    except ValueError:
+        msg = f"{text!r} is not a comma-separated list of integers"
+        raise argparse.ArgumentTypeError(msg) from None
+
+
+def _labels_and_seeds(p, d) -> None:
+    p.add_argument("--labels-per-class", default=d.labels_per_class, metavar="N",
+                   help="labelled images per class for fine-tuning: 1, 5, 10, ... or 'all' "
+                   "(default: %(default)s)")
+    p.add_argument("--protocol", choices=["paper", "full"], default=d.protocol,
+                   help="paper: a 600/60 per class subset; full: 60000/10000 (default: paper)")
+    p.add_argument("--seed", type=int, default=d.seed, help="weights seed (default: 0)")
+    p.add_argument("--labels-seed", type=int, default=d.labels_seed,
+                   help="seed of the labelled draw, separate from the weights (default: 0)")
+    p.add_argument("--data-seed", type=int, default=d.data_seed,
+                   help="seed of the stratified subsets (default: 0)")
+
+
+def _finetuning(p, d) -> None:
+    p.add_argument("--lr-top", type=float, default=d.lr_top,
+                   help="fine-tuning learning rate of the softmax layer (default: %(default)s)")
+    p.add_argument("--lr-body", type=float, default=d.lr_body,
+                   help="fine-tuning learning rate of the pretrained layers; 0 freezes them "
+                   "(default: %(default)s)")
+    p.add_argument("--finetune-iterations", type=int, default=d.finetune_iterations,
+                   help="fine-tuning iterations (default: %(default)s)")
+    p.add_argument("--finetune-optimizer", choices=OPTIMIZERS, default=d.finetune_optimizer,
+                   help="sgd = plain full-batch gradient descent (default: %(default)s)")
+
+
+def _add_sae(sub) -> None:
+    from sdae.config import SaeConfig
+
+    d = SaeConfig()
+    p = sub.add_parser(
+        "sae", help="stacked autoencoder: pretraining, softmax, fine-tuning (paper §V.B)",
+        description="Greedy layer-wise pretraining of a stacked autoencoder on the unlabelled "
+        "pool, a softmax layer on the deepest code, and fine-tuning with a few labels per class. "
+        "Writes config.json, metrics.json, layer_costs.png, finetune_cost.png, confusion.png "
+        "and model.safetensors into --out.",
+    )  # fmt: skip
+    p.add_argument("--arch", default=d.arch,
+                   help="layer sizes, e.g. 784-500-200-100 (default: %(default)s)")
+    _labels_and_seeds(p, d)
+    g = p.add_argument_group("pretraining (one value, or one per layer)")
+    g.add_argument("--pretrain-lr", type=_floats, default=(), metavar="LR[,LR...]",
+                   help="learning rates (default: the paper's: Tables I, IV, VII; else 0.01)")
+    g.add_argument("--pretrain-iterations", type=_ints, default=(), metavar="N[,N...]",
+                   help="iterations (default: the paper's; else 1000)")
+    g.add_argument("--pretrain-optimizer", choices=OPTIMIZERS, default=d.pretrain_optimizer,
+                   help="sgd = plain full-batch gradient descent (default: %(default)s)")
+    g.add_argument("--pretrain-batch-size", type=int, default=0, help="0 = full batch")
+    g.add_argument("--pretrain-noise", choices=list(NOISES), default=d.pretrain_noise,
+                   help="corruption of each layer's input: stacked *denoising* autoencoders "
+                   "(default: %(default)s, at --pretrain-noise-level)")
+    g.add_argument("--pretrain-noise-level", type=float, default=0.0,
+                   help="corruption level; 0 = plain autoencoders as the paper (default: 0)")
+    g.add_argument("--sparsity-weight", type=float, default=0.0,
+                   help="weight of the KL sparsity penalty; 0 = none (default: 0)")
+    g.add_argument("--sparsity-target", type=float, default=d.sparsity_target,
+                   help="target mean activation of the sparsity penalty (default: 0.05)")
+    g.add_argument("--tied", action="store_true", help="tie decoder weights to W^T")
+    _finetuning(p.add_argument_group("fine-tuning"), d)
+    _common(p, out_default="runs/sae")
+    p.set_defaults(func=_cmd_classify, config_cls=SaeConfig)
+
+
+def _add_baseline(sub) -> None:
+    from sdae.config import BASELINES, BaselineConfig
+
+    d = BaselineConfig()
+    p = sub.add_parser(
+        "baseline", help="KNN, logistic regression, MLP or CNN on the same labels (Table X)",
+        description="A baseline classifier on the same labelled images an `sdae sae` run with "
+        "the same seeds uses; writes the same metrics.json keys.",
+    )  # fmt: skip
+    p.add_argument("model", choices=BASELINES, help="which baseline")
+    _labels_and_seeds(p, d)
+    p.add_argument("--k", type=int, default=d.k, help="knn: neighbours (default: %(default)s)")
+    p.add_argument("--c", type=float, default=d.c,
+                   help="logreg: inverse L2 strength (default: %(default)s)")
+    p.add_argument("--arch", default=d.arch, help="mlp: layer sizes (default: %(default)s)")
+    _finetuning(p.add_argument_group("mlp training (as the SAE's fine-tuning)"), d)
+    g = p.add_argument_group("cnn training")
+    g.add_argument("--cnn-lr", type=float, default=d.cnn_lr, help="Adam learning rate")
+    g.add_argument("--epochs", type=int, default=d.epochs, help="passes over the labels")
+    g.add_argument("--batch-size", type=int, default=d.batch_size, help="minibatch size")
+    _common(p, out_default="runs/baseline")
+    p.set_defaults(func=_cmd_classify, config_cls=BaselineConfig)
+
+
 def _config_from(args, cls):
     names = {f.name for f in dataclasses.fields(cls)}
     return cls(**{k: v for k, v in vars(args).items() if k in names})
@@ -129,6 +231,25 @@ def _cmd_dae(args) -> int:
     return 0
 
 
+def _cmd_classify(args) -> int:
+    from sdae.experiments import run_baseline, run_sae
+
+    config = _config_from(args, args.config_cls)
+    _start(args, config)
+    run = run_sae if args.command == "sae" else run_baseline
+    m = run(config, args.out, data_dir=args.data_dir, progress=not args.quiet,
+            overwrite=args.overwrite, download=not args.no_download)  # fmt: skip
+    if m["pretrain_final_costs"]:
+        costs = "  ".join(f"{c:.4g}" for c in m["pretrain_final_costs"])
+        print(f"pretraining final costs  {costs}")
+    if m["finetune_final_cost"] is not None:
+        print(f"fine-tuning final cost   {m['finetune_final_cost']:.4g}")
+    print(f"accuracy  train (pool of {m['n_train']}) {m['train_accuracy']:.4f}  "
+          f"test ({m['n_test']}) {m['test_accuracy']:.4f}  trained in {m['train_seconds']:.1f} s")
+    print(f"results in {Path(args.out).resolve()}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="sdae",
@@ -138,7 +259,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"sdae {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     sub.required = True
-    for add in (_add_data, _add_dae):
+    for add in (_add_data, _add_dae, _add_sae, _add_baseline):
         add(sub)
     return parser
 

@@ -100,3 +100,170 @@ class DaeConfig:
             batch_size=self.batch_size, noise=self.noise, noise_level=self.train_noise,
             fixed_noise=self.fixed_noise,
         )  # fmt: skip
+
+
+# Pretraining schedules of the paper: (learning rate, iterations) per layer.
+PAPER_PRETRAINING = {
+    (784, 500, 200, 100): ((0.01, 1000), (0.005, 700), (0.02, 500)),  # Table I
+    (784, 300, 100): ((0.01, 1000), (0.005, 1000)),  # Table IV
+    (784, 100): ((0.01, 1000),),  # Table VII
+}
+DEFAULT_LAYER_SCHEDULE = (0.01, 1000)
+
+
+def parse_arch(arch: str) -> tuple[int, ...]:
+    """``"784-500-200-100"`` -> ``(784, 500, 200, 100)``, checked."""
+    parts = str(arch).replace(" ", "").split("-")
+    if not all(p.isdigit() for p in parts):
+        raise SdaeError(f"--arch {arch!r}: sizes must be whole numbers joined by '-', "
+                        "e.g. 784-500-200-100")  # fmt: skip
+    sizes = tuple(int(p) for p in parts)
+    if len(sizes) < 2:
+        raise SdaeError(f"--arch {arch!r} has one layer; give the input and at least one "
+                        "hidden size, e.g. 784-100")  # fmt: skip
+    if sizes[0] != 784:
+        raise SdaeError(f"--arch {arch!r} must start with 784, the pixels of a 28x28 image")
+    if min(sizes) < 1:
+        raise SdaeError(f"--arch {arch!r}: every size must be at least 1")
+    return sizes
+
+
+def parse_labels(value: int | str) -> int | str:
+    """``labels_per_class``: a positive whole number or ``"all"``."""
+    if str(value).lower() == "all":
+        return "all"
+    try:
+        n = int(value)
+    except (TypeError, ValueError):
+        n = 0
+    if n < 1 or str(n) != str(value).strip():
+        raise SdaeError(f"--labels-per-class {value!r}: give a whole number >= 1 or 'all'")
+    return n
+
+
+def _per_layer(values: tuple, n_layers: int, what: str) -> tuple:
+    if len(values) == 1:
+        return values * n_layers
+    if len(values) != n_layers:
+        raise SdaeError(f"{what}: {len(values)} values for {n_layers} layers; "
+                        "give one value, or one per layer")  # fmt: skip
+    return tuple(values)
+
+
+@dataclass(frozen=True)
+class SaeConfig:
+    """Stacked autoencoder (paper §IV.C, §V.B): greedy pretraining, softmax, fine-tuning.
+
+    Pretraining is full-batch gradient descent (``sgd``) by default: at the paper's learning
+    rates it ends near the paper's costs (Tables I, IV, VII). An empty ``pretrain_lr`` or
+    ``pretrain_iterations`` takes the paper's schedule for the paper's three architectures,
+    else 0.01 / 1000 per layer. Fine-tuning: 2000 full-batch gradient-descent iterations on
+    the labelled images with ``lr_top`` for the softmax layer and ``lr_body`` for the
+    encoders, defaults Table IX's best pair (0.5, 0.001).
+    """
+
+    arch: str = "784-100"
+    labels_per_class: int | str = 5
+    pretrain_lr: tuple[float, ...] = ()
+    pretrain_iterations: tuple[int, ...] = ()
+    pretrain_optimizer: str = "sgd"
+    pretrain_batch_size: int = 0
+    pretrain_noise: str = "masking"
+    pretrain_noise_level: float = 0.0
+    sparsity_weight: float = 0.0
+    sparsity_target: float = 0.05
+    tied: bool = False
+    lr_top: float = 0.5
+    lr_body: float = 0.001
+    finetune_iterations: int = 2000
+    finetune_optimizer: str = "sgd"
+    finetune_batch_size: int = 0
+    protocol: str = "paper"
+    seed: int = 0
+    labels_seed: int = 0
+    data_seed: int = 0
+    device: str = "cpu"
+
+    def __post_init__(self) -> None:
+        sizes = parse_arch(self.arch)
+        object.__setattr__(self, "arch", "-".join(map(str, sizes)))
+        object.__setattr__(self, "labels_per_class", parse_labels(self.labels_per_class))
+        paper = PAPER_PRETRAINING.get(sizes, (DEFAULT_LAYER_SCHEDULE,) * (len(sizes) - 1))
+        lrs = tuple(float(v) for v in self.pretrain_lr) or tuple(lr for lr, _ in paper)
+        its = tuple(int(v) for v in self.pretrain_iterations) or tuple(n for _, n in paper)
+        object.__setattr__(self, "pretrain_lr", _per_layer(lrs, len(sizes) - 1, "--pretrain-lr"))
+        object.__setattr__(self, "pretrain_iterations",
+                           _per_layer(its, len(sizes) - 1, "--pretrain-iterations"))  # fmt: skip
+        for lr, n in zip(self.pretrain_lr, self.pretrain_iterations):
+            self.layer_training(lr, n)  # validates each layer's settings
+        check_optimizer(self.finetune_optimizer, self.lr_top, self.finetune_iterations,
+                        self.finetune_batch_size)  # fmt: skip
+        check_optimizer(self.finetune_optimizer, self.lr_body, 1, 0)
+        check_protocol(self.protocol)
+        check_device(self.device)
+
+    @property
+    def sizes(self) -> tuple[int, ...]:
+        return parse_arch(self.arch)
+
+    def layer_training(self, lr: float, iterations: int) -> AutoencoderTraining:
+        return AutoencoderTraining(
+            lr=lr, iterations=iterations, optimizer=self.pretrain_optimizer,
+            batch_size=self.pretrain_batch_size, noise=self.pretrain_noise,
+            noise_level=self.pretrain_noise_level, sparsity_target=self.sparsity_target,
+            sparsity_weight=self.sparsity_weight,
+        )  # fmt: skip
+
+    def schedule(self) -> list[AutoencoderTraining]:
+        return [self.layer_training(lr, n)
+                for lr, n in zip(self.pretrain_lr, self.pretrain_iterations)]  # fmt: skip
+
+
+BASELINES = ("knn", "logreg", "mlp", "cnn")
+
+
+@dataclass(frozen=True)
+class BaselineConfig:
+    """A baseline classifier on the same labelled images as :class:`SaeConfig`.
+
+    ``knn``: k-nearest neighbours on raw pixels (``k``); ``logreg``: multinomial logistic
+    regression on raw pixels (``c`` the inverse L2 strength); ``mlp``: the network of
+    ``arch`` with a softmax layer, from random weights, fine-tuned exactly like the stacked
+    autoencoder (``lr_top``, ``lr_body``, iterations): the ablation of pretraining; ``cnn``:
+    :class:`~sdae.models.SmallCNN`, Adam at ``cnn_lr`` for ``epochs`` over the labelled set.
+    """
+
+    model: str = "knn"
+    labels_per_class: int | str = 5
+    arch: str = "784-100"
+    k: int = 1
+    c: float = 1.0
+    lr_top: float = 0.5
+    lr_body: float = 0.001
+    finetune_iterations: int = 2000
+    finetune_optimizer: str = "sgd"
+    cnn_lr: float = 0.001
+    epochs: int = 5
+    batch_size: int = 128
+    protocol: str = "paper"
+    seed: int = 0
+    labels_seed: int = 0
+    data_seed: int = 0
+    device: str = "cpu"
+
+    def __post_init__(self) -> None:
+        if self.model not in BASELINES:
+            raise SdaeError(f"unknown baseline {self.model!r}; choose one of "
+                            f"{', '.join(BASELINES)}")  # fmt: skip
+        object.__setattr__(self, "arch", "-".join(map(str, parse_arch(self.arch))))
+        object.__setattr__(self, "labels_per_class", parse_labels(self.labels_per_class))
+        if self.k < 1:
+            raise SdaeError(f"--k must be at least 1, not {self.k}")
+        if not self.c > 0:
+            raise SdaeError(f"--c must be > 0, not {self.c}")
+        if self.epochs < 1 or self.batch_size < 1:
+            raise SdaeError("--epochs and --batch-size must be at least 1")
+        check_optimizer(self.finetune_optimizer, self.lr_top, self.finetune_iterations, 0)
+        check_optimizer("adam", self.cnn_lr, 1, 0)
+        check_protocol(self.protocol)
+        check_device(self.device)

@@ -42,20 +42,18 @@ def _uniform(x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
 def salt_and_pepper(x: torch.Tensor, p: float, generator: torch.Generator) -> torch.Tensor:
     """One-draw reading of the paper's pseudo-code: P(1) = p, P(0) = p, P(kept) = 1 - 2p."""
     r = _uniform(x, generator)
-    out = torch.where(r < p, torch.ones_like(x), x)
-    return torch.where(r > 1.0 - p, torch.zeros_like(x), out)
+    return x.masked_fill(r < p, 1.0).masked_fill_(r > 1.0 - p, 0.0)
 
 
 def salt_and_pepper_fresh(x: torch.Tensor, p: float, generator: torch.Generator) -> torch.Tensor:
     """Fresh-draw reading: P(1) = p, P(0) = (1 - p) p, P(kept) = (1 - p)^2."""
     r1, r2 = _uniform(x, generator), _uniform(x, generator)
-    out = torch.where(r2 > 1.0 - p, torch.zeros_like(x), x)
-    return torch.where(r1 < p, torch.ones_like(x), out)
+    return x.masked_fill(r2 > 1.0 - p, 0.0).masked_fill_(r1 < p, 1.0)
 
 
 def masking(x: torch.Tensor, level: float, generator: torch.Generator) -> torch.Tensor:
     """Masking noise: each pixel set to 0 with probability ``level``."""
-    return torch.where(_uniform(x, generator) < level, torch.zeros_like(x), x)
+    return x.masked_fill(_uniform(x, generator) < level, 0.0)
 
 
 def gaussian(x: torch.Tensor, sigma: float, generator: torch.Generator) -> torch.Tensor:

@@ -1,0 +1,66 @@
+"""Baselines for Table X: KNN and logistic regression on raw pixels (scikit-learn), an MLP
+of the stacked autoencoder's shape from random weights, and a small CNN (PyTorch).
+
+Each ``fit_*`` takes the labelled images ``x: [N, 784]`` and labels ``y: [N]`` and returns a
+fitted model whose ``predict(x) -> [N]`` gives class indices, plus a cost history (empty for
+the scikit-learn models, which report no per-iteration cost).
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from sklearn.linear_model import LogisticRegression
+from sklearn.neighbors import KNeighborsClassifier
+
+from sdae.models import SmallCNN, StackedAutoencoder, StackedClassifier, seeded
+from sdae.training import finetune, train_classifier
+
+
+class SklearnModel:
+    """A fitted scikit-learn classifier with the torch-tensor ``predict`` of sdae's models."""
+
+    def __init__(self, estimator) -> None:
+        self.estimator = estimator
+
+    def predict(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.from_numpy(self.estimator.predict(x.cpu().numpy())).long()
+
+
+def fit_knn(x: torch.Tensor, y: torch.Tensor, k: int = 1) -> tuple[SklearnModel, list[float]]:
+    """k-nearest neighbours, Euclidean distance on raw pixels (k capped at the set size)."""
+    knn = KNeighborsClassifier(n_neighbors=min(k, len(y)))
+    return SklearnModel(knn.fit(x.cpu().numpy(), y.cpu().numpy())), []
+
+
+def fit_logreg(x: torch.Tensor, y: torch.Tensor, c: float = 1.0) -> tuple[SklearnModel, list]:
+    """Multinomial logistic regression on raw pixels, L2 penalty of strength 1/c (lbfgs)."""
+    model = LogisticRegression(C=c, max_iter=1000)
+    return SklearnModel(model.fit(x.cpu().numpy(), y.cpu().numpy())), []
+
+
+def fit_mlp(x, y, sizes, *, lr_top, lr_body, iterations, optimizer, seed, generator,
+            progress=False) -> tuple[StackedClassifier, list[float]]:  # fmt: skip
+    """The stacked autoencoder's network from random weights (no pretraining), fine-tuned
+    exactly as :func:`sdae.training.finetune` fine-tunes the pretrained one."""
+    with seeded(seed):
+        model = StackedClassifier(StackedAutoencoder(sizes))
+    model.to(x.device)
+    history = finetune(model, x, y, lr_top=lr_top, lr_body=lr_body, iterations=iterations,
+                       optimizer=optimizer, generator=generator, progress=progress)  # fmt: skip
+    return model, history
+
+
+def fit_cnn(x, y, *, lr, epochs, batch_size, seed, generator,
+            progress=False) -> tuple[SmallCNN, list[float]]:  # fmt: skip
+    """:class:`SmallCNN` trained with Adam on minibatches for ``epochs`` passes over ``x``."""
+    with seeded(seed):
+        model = SmallCNN()
+    model.to(x.device)
+    steps = epochs * math.ceil(len(x) / min(batch_size, len(x)))
+    history = train_classifier(
+        model, x, y, [(list(model.parameters()), lr)], iterations=steps, optimizer="adam",
+        generator=generator, batch_size=batch_size, desc="CNN", progress=progress,
+    )  # fmt: skip
+    return model, history
