@@ -145,7 +145,7 @@ def test_short_sae_run_beats_chance_and_reloads(tmp_path, fmnist):
 
     _, test = protocol_splits(load_fashion_mnist(download=False), "paper", config["data_seed"])
     accuracy = (predict(model, test.x) == test.y).float().mean().item()
-    assert accuracy == pytest.approx(metrics["test_accuracy"], abs=1e-9)
+    assert accuracy == pytest.approx(metrics["test_accuracy"], abs=1e-6)  # same count of 600
 
 
 @pytest.mark.parametrize("model,extra", [

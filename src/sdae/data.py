@@ -59,7 +59,8 @@ SPLITS = {
 }
 SYSTEM_DIR = Path("/usr/share/datasets/fashion-mnist")
 IDX_MAGIC = {0x00000801: 1, 0x00000803: 3}  # unsigned-byte labels (1 dim), images (3 dims)
-PROTOCOLS = {"paper": (600, 60), "full": (None, None)}  # images per class: train, test
+# images per class (train, test): the paper's subsets, everything, and a small preview
+PROTOCOLS = {"paper": (600, 60), "full": (None, None), "mini": (100, 30)}
 
 
 def cache_dir() -> Path:
@@ -270,7 +271,7 @@ def make_split(images: np.ndarray, labels: np.ndarray, index: np.ndarray | None 
 
 def protocol_splits(data: FashionMNIST, protocol: str, seed: int) -> tuple[Split, Split]:
     """The training and test sets of a protocol: ``paper`` (600 / 60 images per class, drawn
-    by ``seed``) or ``full`` (60000 / 10000)."""
+    by ``seed``), ``full`` (60000 / 10000) or ``mini`` (100 / 30 per class, for previews)."""
     if protocol not in PROTOCOLS:
         raise SdaeError(f"unknown protocol {protocol!r}; choose one of {', '.join(PROTOCOLS)}")
     n_train, n_test = PROTOCOLS[protocol]

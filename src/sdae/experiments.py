@@ -58,6 +58,46 @@ def one_per_class(labels: torch.Tensor) -> list[int]:
     return [int(np.flatnonzero(y == c)[0]) for c in range(N_CLASSES) if (y == c).any()]
 
 
+def train_dae(config: DaeConfig, train: Split, *, progress: bool = False):
+    """Build and train the DAE of ``config`` on ``train.x: [N, 784]``.
+
+    Returns ``(model in eval mode, cost history, training seconds)``.
+    """
+    with seeded(config.seed):
+        model = Autoencoder(N_PIXELS, config.hidden, config.tied)
+    model.to(config.device)
+    start = time.perf_counter()
+    history = train_autoencoder(
+        model, train.x, config.training(), generator(config.seed, "train-noise", config.device),
+        desc=f"DAE noise {config.train_noise}", progress=progress,
+    )  # fmt: skip
+    return model.eval(), history, time.perf_counter() - start
+
+
+def evaluate_dae(model: Autoencoder, config: DaeConfig, train: Split, test: Split,
+                 test_noise: float) -> tuple[dict[str, float], torch.Tensor, torch.Tensor]:
+    """Corrupt the test images at ``test_noise`` (seeded), denoise them, and score.
+
+    Returns ``(metrics, noisy [N, 784], denoised [N, 784])``.
+    """
+    noisy = corrupt(test.x, config.noise, test_noise,
+                    generator(config.seed, "test-noise", config.device))  # fmt: skip
+    with torch.no_grad():
+        test_cost = float(reconstruction_cost(model(noisy), test.x))
+        denoised = model.reconstruct(noisy)
+    scores = denoising_scores(test.x, noisy, denoised, mean_image(train.x))
+    return {"test_cost": test_cost, **scores}, noisy, denoised
+
+
+def reconstruction_figure(path, test: Split, noisy, denoised, title: str) -> Path:
+    """Rows original / noisy / denoised, one test image per class (Figs 6, 8, 10, 11)."""
+    cols = one_per_class(test.y)
+    return figures.image_rows(
+        path, {"original": test.x[cols].cpu(), "noisy": noisy[cols].cpu(),
+               "denoised": denoised[cols].cpu()}, title,
+    )  # fmt: skip
+
+
 def run_dae(
     config: DaeConfig,
     out: str | Path,
@@ -75,43 +115,17 @@ def run_dae(
     """
     out = prepare_out_dir(out, overwrite)
     train, test = load_splits(config.protocol, config.data_seed, config.device, data_dir, download)
-    with seeded(config.seed):
-        model = Autoencoder(N_PIXELS, config.hidden, config.tied)
-    model.to(config.device)
     write_json(out / "config.json", config)
-
-    start = time.perf_counter()
-    history = train_autoencoder(
-        model, train.x, config.training(), generator(config.seed, "train-noise", config.device),
-        desc=f"DAE noise {config.train_noise}", progress=progress,
-    )  # fmt: skip
-    train_seconds = time.perf_counter() - start
-
-    model.eval()
-    noisy = corrupt(test.x, config.noise, config.test_noise,
-                    generator(config.seed, "test-noise", config.device))  # fmt: skip
-    with torch.no_grad():
-        test_cost = float(reconstruction_cost(model(noisy), test.x))
-        denoised = model.reconstruct(noisy)
+    model, history, seconds = train_dae(config, train, progress=progress)
+    scores, noisy, denoised = evaluate_dae(model, config, train, test, config.test_noise)
     metrics = {
-        "final_cost": history[-1],
-        "test_cost": test_cost,
-        **denoising_scores(test.x, noisy, denoised, mean_image(train.x)),
-        "train_seconds": train_seconds,
-        "n_train": len(train),
-        "n_test": len(test),
-        "cost_history": history,
-    }
-
+        "final_cost": history[-1], **scores, "train_seconds": seconds,
+        "n_train": len(train), "n_test": len(test), "cost_history": history,
+    }  # fmt: skip
     title = f"train noise {config.train_noise}"
     figures.cost_curve(out / "cost.png", {"cost": history}, f"DAE training cost, {title}")
-    cols = one_per_class(test.y)
-    figures.image_rows(
-        out / "reconstructions.png",
-        {"original": test.x[cols].cpu(), "noisy": noisy[cols].cpu(),
-         "denoised": denoised[cols].cpu()},
-        f"{title}, test noise {config.test_noise} ({config.noise})",
-    )  # fmt: skip
+    reconstruction_figure(out / "reconstructions.png", test, noisy, denoised,
+                          f"{title}, test noise {config.test_noise} ({config.noise})")
     save_model(out / "model.safetensors", model, config)
     write_json(out / RESULT_FILE, metrics)
     return metrics
@@ -147,6 +161,58 @@ def _classification_metrics(model, train: Split, test: Split, out: Path, title: 
     }
 
 
+def pretrain_model(config: SaeConfig, train: Split, *, progress: bool = False):
+    """A :class:`StackedClassifier` of ``config.arch`` whose stack is pretrained greedily on
+    the whole pool ``train.x`` (its softmax layer untrained). Returns ``(model, histories)``."""
+    with seeded(config.seed):
+        model = StackedClassifier(StackedAutoencoder(config.sizes, config.tied))
+    model.to(config.device)
+    histories = pretrain_stack(model.stack, train.x, config.schedule(),
+                               generator(config.seed, "pretrain", config.device),
+                               progress=progress)  # fmt: skip
+    return model, histories
+
+
+def finetune_model(model: StackedClassifier, config: SaeConfig, train: Split,
+                   *, progress: bool = False) -> tuple[list[float], int]:
+    """Fine-tune ``model`` on the labelled draw of ``config`` from ``train``.
+
+    Returns ``(cost history, number of labelled images)``.
+    """
+    labelled = labelled_indices(train, config.labels_per_class, config.labels_seed)
+    idx = torch.as_tensor(labelled, device=train.x.device)
+    history = finetune(
+        model, train.x[idx], train.y[idx], lr_top=config.lr_top, lr_body=config.lr_body,
+        iterations=config.finetune_iterations, optimizer=config.finetune_optimizer,
+        batch_size=config.finetune_batch_size,
+        generator=generator(config.seed, "finetune", config.device), progress=progress,
+    )  # fmt: skip
+    return history, len(labelled)
+
+
+def classification_result(model, train: Split, test: Split, out: Path, title: str,
+                          *, pretrain: list[list[float]], finetune: list[float],
+                          seconds: float, n_labelled: int) -> dict[str, Any]:
+    """The metrics every classifier run writes (the keys of ``sdae sae``'s metrics.json)."""
+    return {
+        "pretrain_final_costs": [h[-1] for h in pretrain],
+        "finetune_final_cost": finetune[-1] if finetune else None,
+        **_classification_metrics(model, train, test, out, title),
+        "train_seconds": seconds,
+        "n_labelled": n_labelled,
+        "n_train": len(train),
+        "n_test": len(test),
+        "pretrain_cost_histories": pretrain,
+        "finetune_cost_history": finetune,
+    }
+
+
+def pretraining_figure(path, config: SaeConfig, histories) -> Path:
+    """Fig. 12: each layer's pretraining cost."""
+    names = [f"{a}-{b}-{a}" for a, b in zip(config.sizes[:-1], config.sizes[1:])]
+    return figures.layer_costs(path, histories, names, f"Layer-wise pretraining, {config.arch}")
+
+
 def run_sae(config: SaeConfig, out: str | Path, *, data_dir=None, progress: bool = False,
             overwrite: bool = False, download: bool = True) -> dict[str, Any]:
     """Greedy layer-wise pretraining on the whole pool, a softmax layer, fine-tuning on the
@@ -158,42 +224,19 @@ def run_sae(config: SaeConfig, out: str | Path, *, data_dir=None, progress: bool
     """
     out = prepare_out_dir(out, overwrite)
     train, test = load_splits(config.protocol, config.data_seed, config.device, data_dir, download)
-    labelled = labelled_indices(train, config.labels_per_class, config.labels_seed)
-    with seeded(config.seed):
-        model = StackedClassifier(StackedAutoencoder(config.sizes, config.tied))
-    model.to(config.device)
+    labelled_indices(train, config.labels_per_class, config.labels_seed)  # fail before training
     write_json(out / "config.json", config)
-
     start = time.perf_counter()
-    layer_histories = pretrain_stack(model.stack, train.x, config.schedule(),
-                                     generator(config.seed, "pretrain", config.device),
-                                     progress=progress)  # fmt: skip
-    idx = torch.as_tensor(labelled, device=train.x.device)
-    ft_history = finetune(
-        model, train.x[idx], train.y[idx], lr_top=config.lr_top, lr_body=config.lr_body,
-        iterations=config.finetune_iterations, optimizer=config.finetune_optimizer,
-        batch_size=config.finetune_batch_size,
-        generator=generator(config.seed, "finetune", config.device), progress=progress,
-    )  # fmt: skip
-    train_seconds = time.perf_counter() - start
-
-    names = [f"{a}-{b}-{a}" for a, b in zip(config.sizes[:-1], config.sizes[1:])]
-    figures.layer_costs(out / "layer_costs.png", layer_histories, names,
-                        f"Layer-wise pretraining, {config.arch}")  # fmt: skip
+    model, layer_histories = pretrain_model(config, train, progress=progress)
+    ft_history, n_labelled = finetune_model(model, config, train, progress=progress)
+    seconds = time.perf_counter() - start
+    pretraining_figure(out / "layer_costs.png", config, layer_histories)
     figures.cost_curve(out / "finetune_cost.png", {"cost": ft_history},
                        f"Fine-tuning, {config.labels_per_class} labels per class", log=True)
-    metrics = {
-        "pretrain_final_costs": [h[-1] for h in layer_histories],
-        "finetune_final_cost": ft_history[-1],
-        **_classification_metrics(model, train, test, out,
-                                  f"SAE {config.arch}, {config.labels_per_class} labels/class"),
-        "train_seconds": train_seconds,
-        "n_labelled": len(labelled),
-        "n_train": len(train),
-        "n_test": len(test),
-        "pretrain_cost_histories": layer_histories,
-        "finetune_cost_history": ft_history,
-    }  # fmt: skip
+    metrics = classification_result(
+        model, train, test, out, f"SAE {config.arch}, {config.labels_per_class} labels/class",
+        pretrain=layer_histories, finetune=ft_history, seconds=seconds, n_labelled=n_labelled,
+    )  # fmt: skip
     save_model(out / "model.safetensors", model, config)
     write_json(out / RESULT_FILE, metrics)
     return metrics
@@ -235,17 +278,10 @@ def run_baseline(config: BaselineConfig, out: str | Path, *, data_dir=None,
     if history:
         figures.cost_curve(out / "finetune_cost.png", {"cost": history},
                            f"{config.model} training cost", log=True)  # fmt: skip
-    metrics = {
-        "pretrain_final_costs": [],
-        "finetune_final_cost": history[-1] if history else None,
-        **_classification_metrics(model, train, test, out,
-                                  f"{config.model}, {config.labels_per_class} labels/class"),
-        "train_seconds": train_seconds,
-        "n_labelled": len(labelled),
-        "n_train": len(train),
-        "n_test": len(test),
-        "finetune_cost_history": history,
-    }  # fmt: skip
+    metrics = classification_result(
+        model, train, test, out, f"{config.model}, {config.labels_per_class} labels/class",
+        pretrain=[], finetune=history, seconds=train_seconds, n_labelled=len(labelled),
+    )  # fmt: skip
     if isinstance(model, torch.nn.Module):
         save_model(out / "model.safetensors", model, config)
     write_json(out / RESULT_FILE, metrics)

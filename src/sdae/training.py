@@ -20,6 +20,7 @@ Readings of the paper fixed here (it does not say):
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
@@ -116,6 +117,21 @@ def batch_indices(
             yield perm[start : start + batch_size]
 
 
+@contextlib.contextmanager
+def flush_denormals():
+    """Treat subnormal floats as 0 while training (CPU only; restored afterwards).
+
+    Saturated sigmoids make gradients subnormal, and x86 arithmetic on subnormals is slow:
+    flushing them made a fine-tuning run 2x faster here. Their size (< 1.2e-38) is far below
+    anything that changes a weight.
+    """
+    torch.set_flush_denormal(True)
+    try:
+        yield
+    finally:
+        torch.set_flush_denormal(False)
+
+
 class _Progress:
     """A tqdm bar showing the current cost, refreshed every few iterations; also where
     costs are checked for NaN (a check costs a device sync, so not every step)."""
@@ -129,13 +145,15 @@ class _Progress:
             return
         cost = float(history[i])
         if cost != cost or cost in (float("inf"), float("-inf")):
-            self.bar.close()
             raise SdaeError(f"the cost became {cost} at iteration {i + 1}; {lr_hint}")
         self.bar.update(i + 1 - self.done)
         self.done = i + 1
         self.bar.set_postfix(cost=f"{cost:.4g}", refresh=False)
 
-    def close(self) -> None:
+    def __enter__(self) -> _Progress:
+        return self
+
+    def __exit__(self, *exc) -> None:
         self.bar.close()
 
 
@@ -197,10 +215,9 @@ def train_autoencoder(
     opt = make_optimizer([(list(model.parameters()), s.lr)], s.optimizer)
     fixed = corrupt(x, s.noise, s.noise_level, generator) if s.fixed_noise else None
     history = torch.empty(s.iterations, device=x.device)
-    bar = _Progress(s.iterations, desc, progress)
     batches = batch_indices(len(x), s.batch_size, generator)
     model.train()
-    try:
+    with flush_denormals(), _Progress(s.iterations, desc, progress) as bar:
         for i, idx in zip(range(s.iterations), batches):
             clean = x if idx is None else x[idx]
             if fixed is not None:
@@ -215,8 +232,6 @@ def train_autoencoder(
             opt.step()
             history[i] = cost
             bar.update(i, history, f"lower the learning rate (now {s.lr})")
-    finally:
-        bar.close()
     return history.tolist()
 
 
@@ -272,20 +287,19 @@ def train_classifier(
         p.requires_grad_(False)
     opt = make_optimizer([(ps, lr) for ps, lr in groups if lr > 0], optimizer)
     history = torch.empty(iterations, device=x.device)
-    bar = _Progress(iterations, desc, progress)
     batches = batch_indices(len(x), batch_size, generator)
     model.train()
     try:
-        for i, idx in zip(range(iterations), batches):
-            xb, yb = (x, y) if idx is None else (x[idx], y[idx])
-            cost = F.cross_entropy(model(xb), yb)
-            opt.zero_grad(set_to_none=True)
-            cost.backward()
-            opt.step()
-            history[i] = cost.detach()
-            bar.update(i, history, "lower the learning rates")
+        with flush_denormals(), _Progress(iterations, desc, progress) as bar:
+            for i, idx in zip(range(iterations), batches):
+                xb, yb = (x, y) if idx is None else (x[idx], y[idx])
+                cost = F.cross_entropy(model(xb), yb)
+                opt.zero_grad(set_to_none=True)
+                cost.backward()
+                opt.step()
+                history[i] = cost.detach()
+                bar.update(i, history, "lower the learning rates")
     finally:
-        bar.close()
         for p in frozen:
             p.requires_grad_(True)
     model.eval()

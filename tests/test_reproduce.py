@@ -1,0 +1,97 @@
+import json
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from sdae.reproduce import PRESETS, plan, reproduce
+
+TABLES = ["I", "II", "III", "IV", "V", "VI", "VII", "VIII", "IX", "X"]
+
+
+@pytest.fixture(scope="module")
+def smoke(tmp_path_factory, fmnist):
+    out = tmp_path_factory.mktemp("rep") / "smoke"
+    doc = reproduce("smoke", 1, out, quiet=True)
+    return out, doc
+
+
+def test_report_names_every_table_and_figure(smoke):
+    out, doc = smoke
+    md = (out / "report.md").read_text()
+    html = (out / "report.html").read_text()
+    for tid in TABLES:
+        assert f"## Table {tid}:" in md, tid
+        assert f"<h2>Table {tid}:" in html, tid
+    for fig in range(5, 13):
+        assert f"Fig. {fig}:" in md and f"Fig. {fig}:" in html, fig
+        assert (out / doc["figures"][str(fig)]).stat().st_size > 0
+    assert "data:image/png;base64," in html and "src=\"figures/" not in html  # self-contained
+    assert md.index("## Summary") < md.index("## Table I:")
+
+
+def test_results_json_holds_every_number(smoke):
+    out, doc = smoke
+    saved = json.loads((out / "results.json").read_text())
+    assert set(saved["experiments"]) == {e.name for e in plan(PRESETS["smoke"], 1)}
+    cell = saved["tables"]["IX"]["rows"][1]["test_accuracy"]
+    assert cell["paper"] == 70.167 and 0 <= cell["ours"] <= 100
+    assert cell["diff"] == pytest.approx(cell["ours"] - 70.167)
+    run = saved["experiments"]["finetune-arch3-l5-top0.5-body0.001-seed0"]
+    assert run["config"]["lr_top"] == 0.5 and run["config"]["labels_per_class"] == 5
+    assert 100 * run["metrics"]["test_accuracy"] == pytest.approx(cell["ours"])
+
+
+def test_rerun_after_finish_changes_nothing(smoke):
+    out, doc = smoke
+    stamps = {p: p.stat().st_mtime_ns for p in out.rglob("*") if p.is_file()}
+    again = reproduce("smoke", 1, out, quiet=True)
+    assert again["tables"] == doc["tables"]
+    assert {p: p.stat().st_mtime_ns for p in out.rglob("*") if p.is_file()} == stamps
+
+
+def test_interrupted_run_resumes_without_redoing_finished(smoke, tmp_path):
+    out, doc = smoke
+    copy = tmp_path / "copy"
+    shutil.copytree(out, copy)
+    lost = ["finetune-arch2-l5-top1-body0-seed0", "knn-l5-seed0"]
+    for name in lost:
+        shutil.rmtree(copy / "experiments" / name)
+    (copy / "experiments" / "cnn-seed0.partial").mkdir()  # debris of a killed experiment
+    (copy / "report.md").unlink()
+    kept = copy / "experiments" / "pretrain-arch2-seed0" / "result.json"
+    before = kept.stat().st_mtime_ns
+    resumed = reproduce("smoke", 1, copy, quiet=True)
+    assert kept.stat().st_mtime_ns == before
+    assert all((copy / "experiments" / n / "result.json").exists() for n in lost)
+    assert resumed["tables"] == doc["tables"]
+    assert (copy / "report.md").exists()
+
+
+def test_conflicting_arguments_refused(smoke):
+    out, _ = smoke
+    proc = subprocess.run([sys.executable, "-m", "sdae", "reproduce", "--preset", "smoke",
+                           "--seeds", "2", "--out", str(out), "--quiet"],
+                          capture_output=True, text=True)  # fmt: skip
+    assert proc.returncode == 2
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and "holds a run with other arguments (seeds: 1 -> 2)" in lines[0]
+
+
+def test_foreign_folder_refused(tmp_path):
+    (tmp_path / "mine.txt").write_text("precious")
+    with pytest.raises(Exception, match="not empty and holds no sdae reproduction"):
+        reproduce("smoke", 1, tmp_path, quiet=True)
+    assert (tmp_path / "mine.txt").read_text() == "precious"
+
+
+def test_plan_covers_the_paper():
+    exps = plan(PRESETS["paper"], 2)
+    names = {e.name for e in exps}
+    assert len(exps) == 2 * len(plan(PRESETS["paper"], 1))
+    assert sum(e.kind == "finetune" for e in exps) == 2 * (3 * 2 * 3 + 1)
+    assert {"dae-train0.1-seed1", "pretrain-arch1-seed0", "knn-l5-seed0", "cnn-seed1"} <= names
+    for e in exps:  # every experiment comes after the one it reads
+        if e.needs:
+            assert [x.name for x in exps].index(e.needs) < [x.name for x in exps].index(e.name)
