@@ -32,8 +32,10 @@ data: $(VENV)/.installed
 	fi
 	$(BIN)/sdae data
 
+# The main job: every experiment of the paper, small (about a minute here), and its report.
+# Running it again resumes / changes nothing; `sdae reproduce --preset paper` is the full run.
 run: data
-	$(BIN)/sdae dae --train-noise 0.3 --test-noise 0.5 --out runs/dae-0.3-0.5 --overwrite
+	$(BIN)/sdae reproduce --preset quick --out runs/quick
 
 lint: $(VENV)/.dev
 	$(BIN)/ruff check src tests benchmarks

@@ -95,3 +95,14 @@ def test_plan_covers_the_paper():
     for e in exps:  # every experiment comes after the one it reads
         if e.needs:
             assert [x.name for x in exps].index(e.needs) < [x.name for x in exps].index(e.name)
+
+
+def test_parallel_jobs_give_the_same_experiments(smoke, tmp_path):
+    out, doc = smoke
+    par = reproduce("smoke", 1, tmp_path / "par", jobs=2, quiet=True)
+    assert set(par["experiments"]) == set(doc["experiments"])
+    for name, result in doc["experiments"].items():
+        assert par["experiments"][name]["config"] == result["config"], name
+    a = doc["experiments"]["dae-train0.1-seed0"]["metrics"]["final_cost"]
+    b = par["experiments"]["dae-train0.1-seed0"]["metrics"]["final_cost"]
+    assert b == pytest.approx(a, rel=1e-4)  # one thread per process: same sums, other order

@@ -212,6 +212,7 @@ def _add_reproduce(sub) -> None:
                    "(default: 1)")
     p.add_argument("--data-dir", help="folder with the Fashion-MNIST IDX files")
     p.add_argument("--out", default="runs/reproduce", help="output folder (default: %(default)s)")
+    p.add_argument("--device", default="cpu", help="cpu or cuda (default: %(default)s)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=_cmd_reproduce)
 
@@ -220,7 +221,7 @@ def _cmd_reproduce(args) -> int:
     from sdae.reproduce import reproduce
 
     doc = reproduce(args.preset, args.seeds, args.out, jobs=args.jobs, data_dir=args.data_dir,
-                    quiet=args.quiet)  # fmt: skip
+                    quiet=args.quiet, device=args.device)  # fmt: skip
     for line in doc["summary"]:
         print(f"- {line}")
     out = Path(args.out).resolve()

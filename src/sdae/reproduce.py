@@ -95,16 +95,18 @@ def plan(preset: Preset, seeds: int) -> list[Experiment]:
     return out
 
 
-def _configs(exp: Experiment, preset: Preset):
-    """The run config(s) of one experiment: what is saved beside its results."""
+def _configs(exp: Experiment, preset: Preset, device: str = "cpu"):
+    """The run config of one experiment: what is saved beside its results."""
     from sdae.config import BaselineConfig, DaeConfig, SaeConfig
 
     s, p = exp.seed, exp.params
     if exp.kind == "dae":
         return DaeConfig(train_noise=p["train_noise"], test_noise=p["tests"][0], noise=p["noise"],
-                         iterations=preset.dae_iterations, protocol=preset.protocol, seed=s)
+                         iterations=preset.dae_iterations, protocol=preset.protocol, seed=s,
+                         device=device)  # fmt: skip
     if exp.kind in ("pretrain", "finetune"):
-        base = SaeConfig(arch=p["arch"], protocol=preset.protocol, seed=s, labels_seed=s)
+        base = SaeConfig(arch=p["arch"], protocol=preset.protocol, seed=s, labels_seed=s,
+                         device=device)  # fmt: skip
         its = tuple(max(1, round(n * preset.pretrain_scale)) for n in base.pretrain_iterations)
         base = replace(base, pretrain_iterations=its)
         if exp.kind == "pretrain":
@@ -113,9 +115,9 @@ def _configs(exp: Experiment, preset: Preset):
                        lr_body=p["lr_body"], finetune_iterations=preset.finetune_iterations)
     if exp.kind == "knn":
         return BaselineConfig(model="knn", labels_per_class=p["labels"], k=1,
-                              protocol=preset.protocol, seed=s, labels_seed=s)
+                              protocol=preset.protocol, seed=s, labels_seed=s, device=device)
     return BaselineConfig(model="cnn", labels_per_class="all", epochs=preset.cnn_epochs,
-                          protocol=preset.cnn_protocol, seed=s, labels_seed=s)
+                          protocol=preset.cnn_protocol, seed=s, labels_seed=s, device=device)
 
 
 def _run_dae(exp, config, out: Path, data_dir, progress) -> dict:
@@ -166,7 +168,8 @@ def _run_finetune(exp, config, out: Path, data_dir, progress, root: Path) -> dic
 
 
 def run_experiment(exp: Experiment, preset: Preset, root: Path, data_dir=None,
-                   progress: bool = False, threads: int | None = None) -> dict:
+                   progress: bool = False, threads: int | None = None,
+                   device: str = "cpu") -> dict:
     """Run one experiment into ``root/<name>`` (atomically); return its result dict."""
     import torch
 
@@ -175,7 +178,7 @@ def run_experiment(exp: Experiment, preset: Preset, root: Path, data_dir=None,
     final, partial = root / exp.name, root / f"{exp.name}.partial"
     shutil.rmtree(partial, ignore_errors=True)
     partial.mkdir(parents=True)
-    config = _configs(exp, preset)
+    config = _configs(exp, preset, device)
     write_json(partial / "config.json", config)
     if exp.kind == "dae":
         metrics = _run_dae(exp, config, partial, data_dir, progress)
@@ -226,8 +229,9 @@ def reproduce(preset_name: str, seeds: int, out: str | Path, *, jobs: int = 1,
         raise SdaeError(f"unknown preset {preset_name!r}; choose one of {', '.join(PRESETS)}")
     if seeds < 1:
         raise SdaeError(f"--seeds must be at least 1, not {seeds}")
-    if device != "cpu":
-        raise SdaeError("sdae reproduce runs on the CPU for now; drop --device")
+    from sdae.config import check_device
+
+    check_device(device)
     preset = PRESETS[preset_name]
     out = Path(out)
     args = {"preset": preset_name, "seeds": seeds}
@@ -245,7 +249,7 @@ def reproduce(preset_name: str, seeds: int, out: str | Path, *, jobs: int = 1,
     done = {e.name for e in todo if (root / e.name / RESULT).exists()}
     start = time.perf_counter()
     ran = _run_all([e for e in todo if e.name not in done], done, preset, root, data_dir,
-                   jobs, quiet, total=len(todo))  # fmt: skip
+                   jobs, quiet, total=len(todo), device=device)  # fmt: skip
     if ran:
         state["wall_seconds"] += time.perf_counter() - start
         write_json(out / STATE, state)
@@ -254,7 +258,7 @@ def reproduce(preset_name: str, seeds: int, out: str | Path, *, jobs: int = 1,
                         wall_seconds=state["wall_seconds"])
 
 
-def _run_all(pending, done, preset, root, data_dir, jobs, quiet, total) -> int:
+def _run_all(pending, done, preset, root, data_dir, jobs, quiet, total, device) -> int:
     """Run ``pending`` experiments (each after the one it needs); returns how many ran."""
     jobs, threads = _workers(jobs)
     bar = tqdm(total=total, initial=total - len(pending), desc="experiments", disable=quiet,
@@ -264,7 +268,7 @@ def _run_all(pending, done, preset, root, data_dir, jobs, quiet, total) -> int:
         if jobs == 1:
             for exp in pending:
                 bar.set_postfix_str(exp.name)
-                run_experiment(exp, preset, root, data_dir, progress=not quiet)
+                run_experiment(exp, preset, root, data_dir, progress=not quiet, device=device)
                 ran += 1
                 bar.update()
             return ran
@@ -277,7 +281,7 @@ def _run_all(pending, done, preset, root, data_dir, jobs, quiet, total) -> int:
                         break
                     waiting.remove(exp)
                     running[pool.submit(run_experiment, exp, preset, root, data_dir,
-                                        False, threads)] = exp  # fmt: skip
+                                        False, threads, device)] = exp  # fmt: skip
                 finished, _ = cf.wait(running, return_when=cf.FIRST_COMPLETED)
                 for fut in finished:
                     exp = running.pop(fut)
