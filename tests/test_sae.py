@@ -168,3 +168,23 @@ def test_baselines_run_with_sae_keys(model, extra, tmp_path, fmnist):
 def test_baseline_config_rejects_unknown_model():
     with pytest.raises(SdaeError, match="unknown baseline 'svm'"):
         BaselineConfig(model="svm")
+
+
+def test_library_api_round_trip(tmp_path):
+    """Pretrain, fine-tune, encode new images, save, reload: no CLI involved."""
+    import sdae
+
+    x = torch.rand(80, 784, generator=gen(1))
+    y = torch.arange(80) % 10
+    with seeded(0):
+        model = sdae.StackedClassifier(sdae.StackedAutoencoder([784, 32, 16]))
+    histories = sdae.pretrain_stack(model.stack, x, [sdae.AutoencoderTraining(lr=0.01,
+                                    iterations=5)] * 2, gen())  # fmt: skip
+    assert [len(h) for h in histories] == [5, 5]
+    sdae.finetune(model, x, y, lr_top=0.5, lr_body=0.01, iterations=5, generator=gen())
+    assert model.stack.encode(x[:3]).shape == (3, 16)
+    config = sdae.SaeConfig(arch="784-32-16")
+    sdae.save_model(tmp_path / "m.safetensors", model, config)
+    again, saved = sdae.load_model(tmp_path / "m.safetensors")
+    assert saved["arch"] == "784-32-16"
+    torch.testing.assert_close(again(x), model.eval()(x))
