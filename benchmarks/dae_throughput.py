@@ -9,7 +9,8 @@ between the two so that both see the same machine state; the median of the round
     python benchmarks/dae_throughput.py [--steps 500] [--rounds 7] [--json]
 
 With ``--json`` the last line is a JSON object with ``tutorial_samples_per_s``,
-``sdae_samples_per_s`` and ``ratio`` (sdae / tutorial).
+``sdae_samples_per_s`` (medians over rounds), ``ratio`` (their quotient, sdae / tutorial),
+and ``round_ratios`` / ``median_round_ratio`` (each round's own quotient).
 """
 
 from __future__ import annotations
@@ -84,6 +85,9 @@ def main() -> None:
         "tutorial_samples_per_s": statistics.median(tut),
         "sdae_samples_per_s": statistics.median(ours),
         "ratio": statistics.median(ours) / statistics.median(tut),
+        # paired per-round ratios: this machine's speed drifts, so show the spread too
+        "round_ratios": [round(o / t, 3) for o, t in zip(ours, tut)],
+        "median_round_ratio": statistics.median(o / t for o, t in zip(ours, tut)),
         "steps": args.steps, "rounds": args.rounds, "batch": BATCH,
         "threads": torch.get_num_threads(), "torch": torch.__version__,
     }  # fmt: skip
