@@ -64,10 +64,11 @@ class DaeConfig:
 
     Defaults follow the paper where it speaks (784-256-784, learning rate 0.001, 1000
     iterations, 6000 training images, full batch) and choose Adam where it does not say:
-    measured on the paper protocol at train/test noise 0.3, full-batch gradient descent at
-    lr 0.001 ends near cost 336 with blurred, nearly mean-image outputs (the mean image costs
-    385), while Adam at lr 0.001 ends near 220 with outputs that keep each garment's shape,
-    as the paper's Fig. 6 shows. ``--optimizer sgd`` gives the other reading.
+    measured on the paper protocol at train/test noise 0.3, seed 0, full-batch gradient
+    descent at lr 0.001 ends at cost 383.4, barely below the mean image's 385, and denoises
+    to 11.01 dB, the mean image's 10.98 dB; Adam at lr 0.001 ends at 256.8 and reaches
+    15.80 dB, with outputs that keep each garment's shape, as the paper's Fig. 6 describes.
+    ``--optimizer sgd`` gives the other reading.
     """
 
     train_noise: float = 0.3
