@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import json
 from dataclasses import dataclass
 
 import torch
@@ -16,7 +15,6 @@ import torch
 from sdae.data import PROTOCOLS
 from sdae.errors import SdaeError
 from sdae.noise import check_noise
-from sdae.outputs import to_jsonable
 from sdae.training import AutoencoderTraining, check_optimizer
 
 
@@ -44,10 +42,6 @@ def check_device(device: str) -> None:
 def check_protocol(protocol: str) -> None:
     if protocol not in PROTOCOLS:
         raise SdaeError(f"unknown protocol {protocol!r}; choose one of {', '.join(PROTOCOLS)}")
-
-
-def as_json(config) -> str:
-    return json.dumps(to_jsonable(config), sort_keys=False)
 
 
 def format_config(config) -> str:
@@ -152,7 +146,38 @@ def _per_layer(values: tuple, n_layers: int, what: str) -> tuple:
 
 
 @dataclass(frozen=True)
-class SaeConfig:
+class ClassifierRun:
+    """What every classifier run shares (``sdae sae`` and ``sdae baseline``): the network's
+    sizes, the labelled draw, the fine-tuning learning rates, the data protocol, the seeds
+    and the device; validated here once for both."""
+
+    arch: str = "784-100"
+    labels_per_class: int | str = 5
+    lr_top: float = 0.5
+    lr_body: float = 0.001
+    finetune_iterations: int = 2000
+    finetune_optimizer: str = "sgd"
+    protocol: str = "paper"
+    seed: int = 0
+    labels_seed: int = 0
+    data_seed: int = 0
+    device: str = "cpu"
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "arch", "-".join(map(str, parse_arch(self.arch))))
+        object.__setattr__(self, "labels_per_class", parse_labels(self.labels_per_class))
+        check_optimizer(self.finetune_optimizer, self.lr_top, self.finetune_iterations, 0)
+        check_optimizer(self.finetune_optimizer, self.lr_body, 1, 0)
+        check_protocol(self.protocol)
+        check_device(self.device)
+
+    @property
+    def sizes(self) -> tuple[int, ...]:
+        return parse_arch(self.arch)
+
+
+@dataclass(frozen=True)
+class SaeConfig(ClassifierRun):
     """Stacked autoencoder (paper §IV.C, §V.B): greedy pretraining, softmax, fine-tuning.
 
     Pretraining runs the paper's learning rates and iterations, full batch, with Adam by
@@ -168,8 +193,6 @@ class SaeConfig:
     encoders, defaults Table IX's best pair (0.5, 0.001).
     """
 
-    arch: str = "784-100"
-    labels_per_class: int | str = 5
     pretrain_lr: tuple[float, ...] = ()
     pretrain_iterations: tuple[int, ...] = ()
     pretrain_optimizer: str = "adam"
@@ -179,21 +202,11 @@ class SaeConfig:
     sparsity_weight: float = 0.0
     sparsity_target: float = 0.05
     tied: bool = False
-    lr_top: float = 0.5
-    lr_body: float = 0.001
-    finetune_iterations: int = 2000
-    finetune_optimizer: str = "sgd"
     finetune_batch_size: int = 0
-    protocol: str = "paper"
-    seed: int = 0
-    labels_seed: int = 0
-    data_seed: int = 0
-    device: str = "cpu"
 
     def __post_init__(self) -> None:
-        sizes = parse_arch(self.arch)
-        object.__setattr__(self, "arch", "-".join(map(str, sizes)))
-        object.__setattr__(self, "labels_per_class", parse_labels(self.labels_per_class))
+        super().__post_init__()
+        sizes = self.sizes
         paper = PAPER_PRETRAINING.get(sizes, (DEFAULT_LAYER_SCHEDULE,) * (len(sizes) - 1))
         lrs = tuple(float(v) for v in self.pretrain_lr) or tuple(lr for lr, _ in paper)
         its = tuple(int(v) for v in self.pretrain_iterations) or tuple(n for _, n in paper)
@@ -202,15 +215,7 @@ class SaeConfig:
                            _per_layer(its, len(sizes) - 1, "--pretrain-iterations"))  # fmt: skip
         for lr, n in zip(self.pretrain_lr, self.pretrain_iterations):
             self.layer_training(lr, n)  # validates each layer's settings
-        check_optimizer(self.finetune_optimizer, self.lr_top, self.finetune_iterations,
-                        self.finetune_batch_size)  # fmt: skip
-        check_optimizer(self.finetune_optimizer, self.lr_body, 1, 0)
-        check_protocol(self.protocol)
-        check_device(self.device)
-
-    @property
-    def sizes(self) -> tuple[int, ...]:
-        return parse_arch(self.arch)
+        check_optimizer(self.finetune_optimizer, self.lr_top, 1, self.finetune_batch_size)
 
     def layer_training(self, lr: float, iterations: int) -> AutoencoderTraining:
         return AutoencoderTraining(
@@ -229,7 +234,7 @@ BASELINES = ("knn", "logreg", "mlp", "cnn")
 
 
 @dataclass(frozen=True)
-class BaselineConfig:
+class BaselineConfig(ClassifierRun):
     """A baseline classifier on the same labelled images as :class:`SaeConfig`.
 
     ``knn``: k-nearest neighbours on raw pixels (``k``); ``logreg``: multinomial logistic
@@ -240,36 +245,21 @@ class BaselineConfig:
     """
 
     model: str = "knn"
-    labels_per_class: int | str = 5
-    arch: str = "784-100"
     k: int = 1
     c: float = 1.0
-    lr_top: float = 0.5
-    lr_body: float = 0.001
-    finetune_iterations: int = 2000
-    finetune_optimizer: str = "sgd"
     cnn_lr: float = 0.001
     epochs: int = 5
     batch_size: int = 128
-    protocol: str = "paper"
-    seed: int = 0
-    labels_seed: int = 0
-    data_seed: int = 0
-    device: str = "cpu"
 
     def __post_init__(self) -> None:
         if self.model not in BASELINES:
             raise SdaeError(f"unknown baseline {self.model!r}; choose one of "
                             f"{', '.join(BASELINES)}")  # fmt: skip
-        object.__setattr__(self, "arch", "-".join(map(str, parse_arch(self.arch))))
-        object.__setattr__(self, "labels_per_class", parse_labels(self.labels_per_class))
+        super().__post_init__()
         if self.k < 1:
             raise SdaeError(f"--k must be at least 1, not {self.k}")
         if not self.c > 0:
             raise SdaeError(f"--c must be > 0, not {self.c}")
         if self.epochs < 1 or self.batch_size < 1:
             raise SdaeError("--epochs and --batch-size must be at least 1")
-        check_optimizer(self.finetune_optimizer, self.lr_top, self.finetune_iterations, 0)
         check_optimizer("adam", self.cnn_lr, 1, 0)
-        check_protocol(self.protocol)
-        check_device(self.device)

@@ -16,7 +16,7 @@ import torch
 
 from sdae import baselines, figures
 from sdae.checkpoints import save_model
-from sdae.config import BaselineConfig, DaeConfig, SaeConfig, generator, parse_arch
+from sdae.config import BaselineConfig, DaeConfig, SaeConfig, generator
 from sdae.data import (
     CLASS_NAMES,
     N_CLASSES,
@@ -250,7 +250,7 @@ def _fit_baseline(config: BaselineConfig, x: torch.Tensor, y: torch.Tensor, prog
         return baselines.fit_logreg(x, y, config.c)
     if config.model == "mlp":
         return baselines.fit_mlp(
-            x, y, parse_arch(config.arch), lr_top=config.lr_top, lr_body=config.lr_body,
+            x, y, config.sizes, lr_top=config.lr_top, lr_body=config.lr_body,
             iterations=config.finetune_iterations, optimizer=config.finetune_optimizer,
             seed=config.seed, generator=gen, progress=progress,
         )  # fmt: skip

@@ -21,6 +21,7 @@ Readings of the paper fixed here (it does not say):
 from __future__ import annotations
 
 import contextlib
+import math
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
@@ -68,7 +69,7 @@ class AutoencoderTraining:
 def check_optimizer(name: str, lr: float, iterations: int, batch_size: int) -> None:
     if name not in OPTIMIZERS:
         raise SdaeError(f"unknown optimizer {name!r}; choose one of {', '.join(OPTIMIZERS)}")
-    if not lr >= 0.0 or lr == float("inf"):
+    if not (math.isfinite(lr) and lr >= 0.0):
         raise SdaeError(f"learning rate {lr} must be a finite number >= 0")
     if iterations < 1:
         raise SdaeError(f"iterations must be at least 1, not {iterations}")
@@ -144,7 +145,7 @@ class _Progress:
         if (i + 1) % _REPORT_EVERY and i + 1 != len(history):
             return
         cost = float(history[i])
-        if cost != cost or cost in (float("inf"), float("-inf")):
+        if not math.isfinite(cost):
             raise SdaeError(f"the cost became {cost} at iteration {i + 1}; {lr_hint}")
         self.bar.update(i + 1 - self.done)
         self.done = i + 1
