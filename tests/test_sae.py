@@ -188,3 +188,10 @@ def test_library_api_round_trip(tmp_path):
     again, saved = sdae.load_model(tmp_path / "m.safetensors")
     assert saved["arch"] == "784-32-16"
     torch.testing.assert_close(again(x), model.eval()(x))
+
+
+def test_baseline_config_validates_shared_fields():
+    with pytest.raises(SdaeError, match="learning rate -1.0 must be a finite number >= 0"):
+        BaselineConfig(model="mlp", lr_body=-1.0)
+    with pytest.raises(SdaeError, match="has one layer"):
+        BaselineConfig(model="mlp", arch="784")
