@@ -14,7 +14,7 @@ from sdae.errors import SdaeError
 from sdae.evaluation import predict
 from sdae.experiments import labelled_indices
 from sdae.models import StackedAutoencoder, StackedClassifier, seeded
-from sdae.training import AutoencoderTraining, finetune, pretrain_stack
+from sdae.training import AutoencoderTraining, Finetuning, finetune, pretrain_stack
 
 
 def gen(seed=0):
@@ -67,7 +67,7 @@ def test_body_learning_rate_zero_trains_only_softmax():
     model = StackedClassifier(small_stack())
     x, y = torch.rand(30, 784, generator=gen()), torch.arange(30) % 10
     body, head = snapshot(model.stack), snapshot(model.head)
-    finetune(model, x, y, lr_top=0.5, lr_body=0.0, iterations=10, generator=gen())
+    finetune(model, x, y, Finetuning(lr_top=0.5, lr_body=0.0, iterations=10), generator=gen())
     assert all(torch.equal(body[k], v) for k, v in snapshot(model.stack).items())
     assert not torch.equal(head["weight"], model.head.weight)
     assert all(p.requires_grad for p in model.parameters())  # unfrozen afterwards
@@ -181,7 +181,8 @@ def test_library_api_round_trip(tmp_path):
     histories = sdae.pretrain_stack(model.stack, x, [sdae.AutoencoderTraining(lr=0.01,
                                     iterations=5)] * 2, gen())  # fmt: skip
     assert [len(h) for h in histories] == [5, 5]
-    sdae.finetune(model, x, y, lr_top=0.5, lr_body=0.01, iterations=5, generator=gen())
+    settings = sdae.Finetuning(lr_top=0.5, lr_body=0.01, iterations=5)
+    sdae.finetune(model, x, y, settings, generator=gen())
     assert model.stack.encode(x[:3]).shape == (3, 16)
     config = sdae.SaeConfig(arch="784-32-16")
     sdae.save_model(tmp_path / "m.safetensors", model, config)

@@ -20,11 +20,17 @@ from sdae.errors import SdaeError
 from sdae.experiments import run_baseline, run_dae, run_sae
 from sdae.models import Autoencoder, SmallCNN, StackedAutoencoder, StackedClassifier
 from sdae.noise import corrupt
-from sdae.training import AutoencoderTraining, finetune, pretrain_stack, train_autoencoder
+from sdae.training import (
+    AutoencoderTraining,
+    Finetuning,
+    finetune,
+    pretrain_stack,
+    train_autoencoder,
+)
 
 __version__ = "0.1.0"
 __all__ = [
-    "Autoencoder", "AutoencoderTraining", "BaselineConfig", "DaeConfig", "SaeConfig",
+    "Autoencoder", "AutoencoderTraining", "BaselineConfig", "DaeConfig", "Finetuning", "SaeConfig",
     "SdaeError", "SmallCNN", "StackedAutoencoder", "StackedClassifier", "__version__",
     "corrupt", "finetune", "load_fashion_mnist", "load_model", "pretrain_stack",
     "protocol_splits", "run_baseline", "run_dae", "run_sae", "save_model", "train_autoencoder",

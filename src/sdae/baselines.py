@@ -15,7 +15,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.neighbors import KNeighborsClassifier
 
 from sdae.models import SmallCNN, StackedAutoencoder, StackedClassifier, seeded
-from sdae.training import finetune, train_classifier
+from sdae.training import Finetuning, finetune, train_classifier
 
 
 class SklearnModel:
@@ -40,15 +40,14 @@ def fit_logreg(x: torch.Tensor, y: torch.Tensor, c: float = 1.0) -> tuple[Sklear
     return SklearnModel(model.fit(x.cpu().numpy(), y.cpu().numpy())), []
 
 
-def fit_mlp(x, y, sizes, *, lr_top, lr_body, iterations, optimizer, seed, generator,
+def fit_mlp(x, y, sizes, settings: Finetuning, *, seed, generator,
             progress=False) -> tuple[StackedClassifier, list[float]]:  # fmt: skip
     """The stacked autoencoder's network from random weights (no pretraining), fine-tuned
     exactly as :func:`sdae.training.finetune` fine-tunes the pretrained one."""
     with seeded(seed):
         model = StackedClassifier(StackedAutoencoder(sizes))
     model.to(x.device)
-    history = finetune(model, x, y, lr_top=lr_top, lr_body=lr_body, iterations=iterations,
-                       optimizer=optimizer, generator=generator, progress=progress)  # fmt: skip
+    history = finetune(model, x, y, settings, generator=generator, progress=progress)
     return model, history
 
 

@@ -117,16 +117,39 @@ def _labels_and_seeds(p, d) -> None:
                    help="seed of the stratified subsets (default: 0)")
 
 
-def _finetuning(p, d) -> None:
-    p.add_argument("--lr-top", type=float, default=d.lr_top,
-                   help="fine-tuning learning rate of the softmax layer (default: %(default)s)")
-    p.add_argument("--lr-body", type=float, default=d.lr_body,
-                   help="fine-tuning learning rate of the pretrained layers; 0 freezes them "
-                   "(default: %(default)s)")
-    p.add_argument("--finetune-iterations", type=int, default=d.finetune_iterations,
-                   help="fine-tuning iterations (default: %(default)s)")
-    p.add_argument("--finetune-optimizer", choices=OPTIMIZERS, default=d.finetune_optimizer,
-                   help="sgd = plain full-batch gradient descent (default: %(default)s)")
+def _finetuning(p) -> None:
+    from sdae.config import AUTO_PAPER_MAX_LABELS, RECIPES
+    from sdae.training import FINETUNE_RECIPES, SCHEDULES
+
+    paper, aug = FINETUNE_RECIPES["paper"], FINETUNE_RECIPES["augmented"]
+
+    def default(field: str) -> str:
+        return (f"(recipe default: paper {getattr(paper, field)}, augmented "
+                f"{getattr(aug, field)})")
+
+    p.add_argument("--finetune-recipe", choices=RECIPES, default="auto",
+                   help=f"paper: Tables II-IX, full-batch gradient descent; augmented: minibatch "
+                   f"Adam with shift/flip augmentation and input dropout, for many labels; auto: "
+                   f"paper up to {AUTO_PAPER_MAX_LABELS} labels per class, else augmented. The "
+                   f"options below override the recipe (default: %(default)s)")
+    p.add_argument("--lr-top", type=float,
+                   help=f"learning rate of the softmax layer {default('lr_top')}")
+    p.add_argument("--lr-body", type=float,
+                   help=f"learning rate of the pretrained layers; 0 freezes them "
+                   f"{default('lr_body')}")
+    p.add_argument("--finetune-iterations", type=int,
+                   help=f"optimizer steps {default('iterations')}")
+    p.add_argument("--finetune-optimizer", choices=OPTIMIZERS,
+                   help=f"sgd = plain gradient descent {default('optimizer')}")
+    p.add_argument("--finetune-batch-size", type=int,
+                   help=f"images per step; 0 = all labelled images {default('batch_size')}")
+    p.add_argument("--finetune-schedule", choices=SCHEDULES,
+                   help=f"learning-rate schedule {default('schedule')}")
+    p.add_argument("--input-dropout", type=float,
+                   help=f"probability of zeroing each input pixel {default('input_dropout')}")
+    p.add_argument("--augment", metavar="NAMES",
+                   help="none, or a comma-separated list of shift (by up to 1 pixel) and flip "
+                   "(left-right) (recipe default: paper none, augmented shift,flip)")
 
 
 def _add_sae(sub) -> None:
@@ -162,7 +185,7 @@ def _add_sae(sub) -> None:
     g.add_argument("--sparsity-target", type=float, default=d.sparsity_target,
                    help="target mean activation of the sparsity penalty (default: 0.05)")
     g.add_argument("--tied", action="store_true", help="tie decoder weights to W^T")
-    _finetuning(p.add_argument_group("fine-tuning"), d)
+    _finetuning(p.add_argument_group("fine-tuning"))
     _common(p, out_default="runs/sae")
     p.set_defaults(func=_cmd_classify, config_cls=SaeConfig)
 
@@ -182,7 +205,7 @@ def _add_baseline(sub) -> None:
     p.add_argument("--c", type=float, default=d.c,
                    help="logreg: inverse L2 strength (default: %(default)s)")
     p.add_argument("--arch", default=d.arch, help="mlp: layer sizes (default: %(default)s)")
-    _finetuning(p.add_argument_group("mlp training (as the SAE's fine-tuning)"), d)
+    _finetuning(p.add_argument_group("mlp training (as the SAE's fine-tuning)"))
     g = p.add_argument_group("cnn training")
     g.add_argument("--cnn-lr", type=float, default=d.cnn_lr, help="Adam learning rate")
     g.add_argument("--epochs", type=int, default=d.epochs, help="passes over the labels")

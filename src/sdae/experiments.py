@@ -181,12 +181,9 @@ def finetune_model(model: StackedClassifier, config: SaeConfig, train: Split,
     """
     labelled = labelled_indices(train, config.labels_per_class, config.labels_seed)
     idx = torch.as_tensor(labelled, device=train.x.device)
-    history = finetune(
-        model, train.x[idx], train.y[idx], lr_top=config.lr_top, lr_body=config.lr_body,
-        iterations=config.finetune_iterations, optimizer=config.finetune_optimizer,
-        batch_size=config.finetune_batch_size,
-        generator=generator(config.seed, "finetune", config.device), progress=progress,
-    )  # fmt: skip
+    history = finetune(model, train.x[idx], train.y[idx], config.finetuning(),
+                       generator=generator(config.seed, "finetune", config.device),
+                       progress=progress)  # fmt: skip
     return history, len(labelled)
 
 
@@ -249,11 +246,8 @@ def _fit_baseline(config: BaselineConfig, x: torch.Tensor, y: torch.Tensor, prog
     if config.model == "logreg":
         return baselines.fit_logreg(x, y, config.c)
     if config.model == "mlp":
-        return baselines.fit_mlp(
-            x, y, config.sizes, lr_top=config.lr_top, lr_body=config.lr_body,
-            iterations=config.finetune_iterations, optimizer=config.finetune_optimizer,
-            seed=config.seed, generator=gen, progress=progress,
-        )  # fmt: skip
+        return baselines.fit_mlp(x, y, config.sizes, config.finetuning(), seed=config.seed,
+                                 generator=gen, progress=progress)  # fmt: skip
     return baselines.fit_cnn(x, y, lr=config.cnn_lr, epochs=config.epochs,
                              batch_size=config.batch_size, seed=config.seed, generator=gen,
                              progress=progress)  # fmt: skip

@@ -105,8 +105,8 @@ def _configs(exp: Experiment, preset: Preset, device: str = "cpu"):
                          iterations=preset.dae_iterations, protocol=preset.protocol, seed=s,
                          device=device)  # fmt: skip
     if exp.kind in ("pretrain", "finetune"):
-        base = SaeConfig(arch=p["arch"], protocol=preset.protocol, seed=s, labels_seed=s,
-                         device=device)  # fmt: skip
+        base = SaeConfig(arch=p["arch"], finetune_recipe="paper", protocol=preset.protocol,
+                         seed=s, labels_seed=s, device=device)  # fmt: skip
         its = tuple(max(1, round(n * preset.pretrain_scale)) for n in base.pretrain_iterations)
         base = replace(base, pretrain_iterations=its)
         if exp.kind == "pretrain":
