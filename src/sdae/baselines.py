@@ -54,12 +54,13 @@ def fit_mlp(x, y, sizes, settings: Finetuning, *, seed, generator,
 def fit_cnn(x, y, *, lr, epochs, batch_size, seed, generator,
             progress=False) -> tuple[SmallCNN, list[float]]:  # fmt: skip
     """:class:`SmallCNN` trained with Adam on minibatches for ``epochs`` passes over ``x``."""
-    with seeded(seed):
-        model = SmallCNN()
-    model.to(x.device)
     steps = epochs * math.ceil(len(x) / min(batch_size, len(x)))
-    history = train_classifier(
-        model, x, y, [(list(model.parameters()), lr)], iterations=steps, optimizer="adam",
-        generator=generator, batch_size=batch_size, desc="CNN", progress=progress,
-    )  # fmt: skip
+    # dropout draws from the global generator: seed it too, so that a run does not depend on
+    # what ran before it in the same process
+    with seeded(seed):
+        model = SmallCNN().to(x.device)
+        history = train_classifier(
+            model, x, y, [(list(model.parameters()), lr)], iterations=steps, optimizer="adam",
+            generator=generator, batch_size=batch_size, desc="CNN", progress=progress,
+        )  # fmt: skip
     return model, history

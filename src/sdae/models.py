@@ -18,8 +18,10 @@ from torch.nn import functional as F
 
 @contextlib.contextmanager
 def seeded(seed: int) -> Iterator[None]:
-    """Build parameters from ``seed`` without touching the global random state."""
-    with torch.random.fork_rng(devices=[]):
+    """Draw from ``seed`` (weights, dropout) without touching the global random state, on the
+    CPU and on the current CUDA device."""
+    devices = [torch.cuda.current_device()] if torch.cuda.is_available() else []
+    with torch.random.fork_rng(devices=devices):
         torch.manual_seed(seed)
         yield
 
