@@ -13,25 +13,54 @@ public API::
     codes = stack.encode(test.x)                      # [600, 100]
 """
 
-from sdae.checkpoints import load_model, save_model
-from sdae.config import BaselineConfig, DaeConfig, SaeConfig
-from sdae.data import load_fashion_mnist, protocol_splits
-from sdae.errors import SdaeError
-from sdae.experiments import run_baseline, run_dae, run_sae
-from sdae.models import Autoencoder, SmallCNN, StackedAutoencoder, StackedClassifier
-from sdae.noise import corrupt
-from sdae.training import (
-    AutoencoderTraining,
-    Finetuning,
-    finetune,
-    pretrain_stack,
-    train_autoencoder,
-)
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING
 
 __version__ = "0.1.0"
-__all__ = [
-    "Autoencoder", "AutoencoderTraining", "BaselineConfig", "DaeConfig", "Finetuning", "SaeConfig",
-    "SdaeError", "SmallCNN", "StackedAutoencoder", "StackedClassifier", "__version__",
-    "corrupt", "finetune", "load_fashion_mnist", "load_model", "pretrain_stack",
-    "protocol_splits", "run_baseline", "run_dae", "run_sae", "save_model", "train_autoencoder",
-]  # fmt: skip
+
+# The public API, imported on first use: ``sdae --help`` and one-line errors need neither
+# torch's nor scikit-learn's start-up time (7 s before, here).
+_API = {
+    "sdae.checkpoints": ("load_model", "save_model"),
+    "sdae.config": ("BaselineConfig", "DaeConfig", "SaeConfig"),
+    "sdae.data": ("load_fashion_mnist", "protocol_splits"),
+    "sdae.errors": ("SdaeError",),
+    "sdae.experiments": ("run_baseline", "run_dae", "run_sae"),
+    "sdae.models": ("Autoencoder", "SmallCNN", "StackedAutoencoder", "StackedClassifier"),
+    "sdae.noise": ("corrupt",),
+    "sdae.training": ("AutoencoderTraining", "Finetuning", "finetune", "pretrain_stack",
+                      "train_autoencoder"),
+}  # fmt: skip
+_HOME = {name: module for module, names in _API.items() for name in names}
+__all__ = sorted([*_HOME, "__version__"])
+
+
+def __getattr__(name: str):
+    if name not in _HOME:
+        raise AttributeError(f"module 'sdae' has no attribute {name!r}")
+    value = getattr(importlib.import_module(_HOME[name]), name)
+    globals()[name] = value  # later lookups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_HOME])
+
+
+if TYPE_CHECKING:  # for type checkers and IDEs
+    from sdae.checkpoints import load_model, save_model  # noqa: F401
+    from sdae.config import BaselineConfig, DaeConfig, SaeConfig  # noqa: F401
+    from sdae.data import load_fashion_mnist, protocol_splits  # noqa: F401
+    from sdae.errors import SdaeError  # noqa: F401
+    from sdae.experiments import run_baseline, run_dae, run_sae  # noqa: F401
+    from sdae.models import Autoencoder, SmallCNN, StackedAutoencoder, StackedClassifier  # noqa: F401
+    from sdae.noise import corrupt  # noqa: F401
+    from sdae.training import (  # noqa: F401
+        AutoencoderTraining,
+        Finetuning,
+        finetune,
+        pretrain_stack,
+        train_autoencoder,
+    )
