@@ -176,3 +176,11 @@ def test_replace_keeps_a_resolved_recipe():
     """``dataclasses.replace`` passes every resolved field on, so the recipe stays fixed."""
     paper = SaeConfig(labels_per_class=5)
     assert dataclasses.replace(paper, labels_per_class="all").finetune_optimizer == "sgd"
+
+
+def test_baselines_that_do_not_fine_tune_record_no_finetuning_settings():
+    cnn = BaselineConfig(model="cnn", labels_per_class="all")
+    assert cnn.finetune_recipe is None and cnn.augment is None and cnn.lr_top is None
+    saved = json.loads(json.dumps(to_jsonable(cnn)))
+    assert BaselineConfig(**saved) == cnn
+    assert BaselineConfig(model="mlp", labels_per_class=5).finetune_recipe == "paper"

@@ -209,15 +209,26 @@ class ClassifierRun:
     def __post_init__(self) -> None:
         object.__setattr__(self, "arch", "-".join(map(str, parse_arch(self.arch))))
         object.__setattr__(self, "labels_per_class", parse_labels(self.labels_per_class))
-        recipe = resolve_recipe(self.finetune_recipe, self.labels_per_class)
+        if self.fine_tunes():
+            self._resolve_finetuning()
+        else:  # None in config.json: these settings played no part in the run
+            for name in ("finetune_recipe", *_RECIPE_FIELDS):
+                object.__setattr__(self, name, None)
+        check_protocol(self.protocol)
+        check_device(self.device)
+
+    def fine_tunes(self) -> bool:
+        """Whether the run fine-tunes a network, and so uses the fine-tuning settings."""
+        return True
+
+    def _resolve_finetuning(self) -> None:
+        recipe = resolve_recipe(self.finetune_recipe or "auto", self.labels_per_class)
         object.__setattr__(self, "finetune_recipe", recipe)
         given = {f: getattr(self, name) for name, f in _RECIPE_FIELDS.items()
                  if getattr(self, name) is not None}  # fmt: skip
         settings = dataclasses.replace(FINETUNE_RECIPES[recipe], **given)
         for name, f in _RECIPE_FIELDS.items():
             object.__setattr__(self, name, getattr(settings, f))
-        check_protocol(self.protocol)
-        check_device(self.device)
 
     def finetuning(self) -> Finetuning:
         """The fine-tuning settings of this run."""
@@ -293,6 +304,7 @@ class BaselineConfig(ClassifierRun):
     ``arch`` with a softmax layer, from random weights, fine-tuned exactly like the stacked
     autoencoder (same recipe and settings): the ablation of pretraining; ``cnn``:
     :class:`~sdae.models.SmallCNN`, Adam at ``cnn_lr`` for ``epochs`` over the labelled set.
+    Only ``mlp`` fine-tunes; for the others the fine-tuning fields are None.
     """
 
     model: str = "knn"
@@ -314,3 +326,6 @@ class BaselineConfig(ClassifierRun):
         if self.epochs < 1 or self.batch_size < 1:
             raise SdaeError("--epochs and --batch-size must be at least 1")
         check_optimizer("adam", self.cnn_lr, 1, 0)
+
+    def fine_tunes(self) -> bool:
+        return self.model == "mlp"
