@@ -348,6 +348,8 @@ def train_classifier(
     for p in frozen:  # frozen parameters need no gradient at all: cheaper and exact
         p.requires_grad_(False)
     opt = make_optimizer([(ps, lr) for ps, lr in groups if lr > 0], optimizer)
+    if schedule not in SCHEDULES:
+        raise SdaeError(f"unknown schedule {schedule!r}; choose one of {', '.join(SCHEDULES)}")
     decay = None
     if schedule == "cosine":
         decay = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=iterations)
