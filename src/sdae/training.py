@@ -33,7 +33,7 @@ from tqdm.auto import tqdm
 from sdae.augment import augment, parse_augment
 from sdae.errors import SdaeError
 from sdae.models import Autoencoder, StackedAutoencoder, StackedClassifier
-from sdae.noise import check_noise, corrupt
+from sdae.noise import check_noise, corrupt, masking
 
 OPTIMIZERS = ("sgd", "adam")
 SCHEDULES = ("constant", "cosine")
@@ -302,7 +302,8 @@ class Finetuning:
 
         def _transform(x: torch.Tensor) -> torch.Tensor:
             x = augment(x, self.augment, generator)
-            return corrupt(x, "masking", self.input_dropout, generator)
+            # validated once in __post_init__, so call the noise itself, not corrupt()
+            return masking(x, self.input_dropout, generator) if self.input_dropout else x
 
         return _transform
 
