@@ -184,3 +184,33 @@ def test_baselines_that_do_not_fine_tune_record_no_finetuning_settings():
     saved = json.loads(json.dumps(to_jsonable(cnn)))
     assert BaselineConfig(**saved) == cnn
     assert BaselineConfig(model="mlp", labels_per_class=5).finetune_recipe == "paper"
+
+
+def test_train_classifier_rejects_an_unknown_schedule():
+    model = tiny_model()
+    with pytest.raises(SdaeError, match="unknown schedule 'linear'; choose one of constant"):
+        train_classifier(model, images(4), torch.arange(4), [(list(model.parameters()), 0.1)],
+                         iterations=1, optimizer="sgd", generator=gen(), schedule="linear")
+
+
+def test_bad_augment_on_the_command_line_is_one_line(tmp_path, capsys):
+    out = tmp_path / "x"
+    assert main(["sae", "--labels-per-class", "all", "--augment", "blur", "--out", str(out),
+                 "--quiet"]) == 2  # fmt: skip
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == ["sdae: error: unknown augmentation 'blur'; use none, or a comma-separated "
+                   "list of flip, shift"]  # fmt: skip
+    assert not out.exists()
+
+
+def test_import_sdae_loads_no_heavy_module_until_used():
+    import subprocess
+    import sys
+
+    code = ("import sys, sdae; heavy = {'torch', 'sklearn', 'matplotlib'} & set(sys.modules); "
+            "assert not heavy, heavy; sdae.SaeConfig; assert 'torch' in sys.modules; "
+            "assert 'Finetuning' in dir(sdae)\n"
+            "try:\n    sdae.nope\nexcept AttributeError as e:\n    print(e)")  # fmt: skip
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "module 'sdae' has no attribute 'nope'"
