@@ -28,7 +28,7 @@ def test_dae_end_to_end_writes_every_file(tmp_path, fmnist):
         assert isinstance(metrics[key], float), key
     assert len(metrics["cost_history"]) == 20
     config = json.loads((out / "config.json").read_text())
-    assert config["train_noise"] == 0.1 and config["hidden"] == 32
+    assert config["train"]["noise_level"] == 0.1 and config["hidden"] == 32
     model, saved = load_model(out / "model.safetensors")
     assert saved == config and model.n_hidden == 32
 
@@ -44,7 +44,7 @@ def test_finished_run_is_not_overwritten(tmp_path, fmnist):
 
 
 @pytest.mark.parametrize("args,message", [
-    (["dae", "--train-noise", "0.7"], "--train-noise 0.7 is outside [0.0, 0.5]"),
+    (["dae", "--train-noise", "0.7"], "training noise level 0.7 is outside [0.0, 0.5]"),
     (["dae", "--test-noise", "-1"], "--test-noise -1.0 is outside"),
     (["dae", "--optimizer", "lbfgs"], "invalid choice: 'lbfgs'"),
     (["dae", "--iterations", "abc"], "invalid int value: 'abc'"),
@@ -70,6 +70,21 @@ def test_data_command_prints_sizes_and_classes(fmnist):
 
 def test_help_lists_commands():
     proc = run_cli("--help")
-    assert proc.returncode == 0 and "data" in proc.stdout and "dae" in proc.stdout
+    assert proc.returncode == 0, proc.stderr
+    # the command list: the indented lines under "positional arguments:" up to the blank line;
+    # a command is the first word of a line indented less than the help column (wrapped help
+    # text sits deeper), e.g. "    dae       train the denoising autoencoder (paper §V.A)"
+    lines = proc.stdout.splitlines()
+    start = lines.index("positional arguments:") + 1
+    end = lines.index("", start)
+    section = [line for line in lines[start:end] if line.strip()]
+    indents = [len(line) - len(line.lstrip()) for line in section]
+    command_indent = sorted(set(indents))[1]  # [0] is the "COMMAND" metavar line
+    listed = [line.split()[0] for line, indent in zip(section, indents)
+              if indent == command_indent]
+    for name in ("data", "dae", "sae", "baseline", "reproduce"):
+        assert name in listed, (name, proc.stdout)
     proc = run_cli("dae", "--help")
-    assert "--train-noise" in proc.stdout and "--quiet" in proc.stdout
+    assert proc.returncode == 0, proc.stderr
+    options = {word.rstrip(",") for line in proc.stdout.splitlines() for word in line.split()}
+    assert "--train-noise" in options and "--quiet" in options

@@ -12,10 +12,11 @@ from torch.nn import functional as F
 
 from sdae.augment import AUGMENTATIONS, augment, flip, parse_augment, shift
 from sdae.cli import main
-from sdae.config import AUTO_PAPER_MAX_LABELS, BaselineConfig, SaeConfig
+from sdae.config import AUTO_PAPER_MAX_LABELS, from_flags, load_config
 from sdae.errors import SdaeError
 from sdae.models import StackedAutoencoder, StackedClassifier, seeded
 from sdae.outputs import to_jsonable
+from sdae.rng import Streams
 from sdae.training import FINETUNE_RECIPES, Finetuning, finetune, train_classifier
 
 
@@ -84,27 +85,32 @@ def test_parse_augment():
         parse_augment("shift,rotate")
 
 
+def sae(**flags):
+    return from_flags("sae", flags)
+
+
 def test_auto_recipe_is_paper_for_the_papers_budgets_and_augmented_above():
     paper = FINETUNE_RECIPES["paper"]
     for labels in (1, 5, AUTO_PAPER_MAX_LABELS):
-        config = SaeConfig(labels_per_class=labels)
-        assert config.finetune_recipe == "paper" and config.finetuning() == paper
+        config = sae(labels_per_class=labels)
+        assert config.finetune_recipe == "paper" and config.finetune == paper
     for labels in (AUTO_PAPER_MAX_LABELS + 1, "all"):
-        config = SaeConfig(labels_per_class=labels)
+        config = sae(labels_per_class=labels)
         assert config.finetune_recipe == "augmented"
-        assert config.finetuning() == FINETUNE_RECIPES["augmented"]
+        assert config.finetune == FINETUNE_RECIPES["augmented"]
     assert paper == Finetuning(lr_top=0.5, lr_body=0.001, iterations=2000, optimizer="sgd")
 
 
 def test_given_fields_override_the_recipe_and_config_round_trips():
-    config = SaeConfig(labels_per_class="all", lr_top=0.2, augment="none")
-    ft = config.finetuning()
+    config = sae(labels_per_class="all", lr_top=0.2, augment="none")
+    ft = config.finetune
     assert ft.lr_top == 0.2 and ft.augment == () and ft.optimizer == "adam"
-    assert SaeConfig(labels_per_class="all", finetune_recipe="paper").finetune_optimizer == "sgd"
+    assert sae(labels_per_class="all", finetune_recipe="paper").finetune.optimizer == "sgd"
     saved = json.loads(json.dumps(to_jsonable(config)))  # what config.json holds
-    assert SaeConfig(**saved) == config
-    mlp = BaselineConfig(model="mlp", labels_per_class="all")
-    assert mlp.finetuning() == FINETUNE_RECIPES["augmented"]
+    assert saved["finetune"]["lr_top"] == 0.2 and saved["labels_per_class"] is None
+    assert load_config("sae", saved) == config
+    mlp = from_flags("baseline", {"model": "mlp", "labels_per_class": "all"})
+    assert mlp.settings.finetune == FINETUNE_RECIPES["augmented"]
 
 
 @pytest.mark.parametrize("field,value,message", [
@@ -116,7 +122,7 @@ def test_given_fields_override_the_recipe_and_config_round_trips():
 ])  # fmt: skip
 def test_bad_finetuning_settings(field, value, message):
     with pytest.raises(SdaeError, match=message.replace("[", r"\[").replace(")", r"\)")):
-        SaeConfig(labels_per_class="all", **{field: value})
+        sae(labels_per_class="all", **{field: value})
 
 
 def tiny_model():
@@ -128,7 +134,7 @@ def test_cosine_schedule_equals_gradient_descent_with_cosine_rates_by_hand():
     x, y = images(20, seed=3), torch.arange(20) % 10
     model, by_hand = tiny_model(), tiny_model()
     settings_ = Finetuning(lr_top=0.3, lr_body=0.1, iterations=4, schedule="cosine")
-    finetune(model, x, y, settings_, generator=gen())
+    finetune(model, x, y, settings_, rng=0)
     head, body = list(by_hand.head.parameters()), by_hand.body_parameters()
     for i in range(4):
         factor = (1 + math.cos(math.pi * i / 4)) / 2
@@ -152,11 +158,11 @@ def test_transform_sees_every_minibatch_and_input_dropout_masks():
 
     model = tiny_model()
     train_classifier(model, x, y, [(list(model.parameters()), 0.1)], iterations=5,
-                     optimizer="sgd", generator=gen(), batch_size=8, transform=spy)  # fmt: skip
+                     optimizer="sgd", rng=0, batch_size=8, transform=spy)  # fmt: skip
     assert shapes == [(8, 784), (8, 784), (8, 784), (6, 784), (8, 784)]
-    masked = Finetuning(input_dropout=0.25).transform(gen())(torch.ones(200, 784))
+    masked = Finetuning(input_dropout=0.25).transform(Streams(0))(torch.ones(200, 784))
     assert abs((masked == 0).float().mean().item() - 0.25) < 0.01
-    assert Finetuning().transform(gen()) is None  # the paper's recipe: inputs untouched
+    assert Finetuning().transform(Streams(0)) is None  # the paper's recipe: inputs untouched
 
 
 def test_sae_cli_with_all_labels_uses_the_augmented_recipe(tmp_path, fmnist):
@@ -166,31 +172,41 @@ def test_sae_cli_with_all_labels_uses_the_augmented_recipe(tmp_path, fmnist):
             "--quiet"]  # fmt: skip
     assert main(args) == 0
     config = json.loads((out / "config.json").read_text())
-    assert config["finetune_recipe"] == "augmented" and config["augment"] == ["shift", "flip"]
-    assert config["finetune_iterations"] == 300 and config["finetune_optimizer"] == "adam"
+    ft = config["finetune"]
+    assert config["finetune_recipe"] == "augmented" and ft["augment"] == ["shift", "flip"]
+    assert ft["iterations"] == 300 and ft["optimizer"] == "adam"
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["test_accuracy"] > 0.5 and len(metrics["finetune_cost_history"]) == 300
 
 
 def test_replace_keeps_a_resolved_recipe():
-    """``dataclasses.replace`` passes every resolved field on, so the recipe stays fixed."""
-    paper = SaeConfig(labels_per_class=5)
-    assert dataclasses.replace(paper, labels_per_class="all").finetune_optimizer == "sgd"
+    """``dataclasses.replace`` passes the settings on, so the recipe stays fixed."""
+    paper = sae(labels_per_class=5)
+    assert dataclasses.replace(paper, labels_per_class=None).finetune.optimizer == "sgd"
 
 
-def test_baselines_that_do_not_fine_tune_record_no_finetuning_settings():
-    cnn = BaselineConfig(model="cnn", labels_per_class="all")
-    assert cnn.finetune_recipe is None and cnn.augment is None and cnn.lr_top is None
+def test_baselines_hold_only_the_settings_they_use():
+    cnn = from_flags("baseline", {"model": "cnn", "labels_per_class": "all", "k": 3,
+                                  "lr_top": 0.1, "epochs": 2})  # fmt: skip
     saved = json.loads(json.dumps(to_jsonable(cnn)))
-    assert BaselineConfig(**saved) == cnn
-    assert BaselineConfig(model="mlp", labels_per_class=5).finetune_recipe == "paper"
+    assert saved["settings"] == {"lr": 0.001, "epochs": 2, "batch_size": 128}
+    assert load_config("baseline", saved) == cnn
+    mlp = from_flags("baseline", {"model": "mlp", "labels_per_class": 5})
+    assert mlp.settings.finetune_recipe == "paper" and mlp.settings.arch == "784-100"
 
 
-def test_train_classifier_rejects_an_unknown_schedule():
+def test_train_classifier_rejects_an_unknown_schedule_and_leaves_parameters_trainable():
     model = tiny_model()
+    head = list(model.head.parameters())
     with pytest.raises(SdaeError, match="unknown schedule 'linear'; choose one of constant"):
-        train_classifier(model, images(4), torch.arange(4), [(list(model.parameters()), 0.1)],
-                         iterations=1, optimizer="sgd", generator=gen(), schedule="linear")
+        train_classifier(model, images(4), torch.arange(4), [(head, 0.1)],
+                         iterations=1, optimizer="sgd", rng=0, schedule="linear")
+    assert all(p.requires_grad for p in model.parameters())
+
+
+def test_both_learning_rates_zero_are_refused_before_any_training():
+    with pytest.raises(SdaeError, match="--lr-top and --lr-body are both 0"):
+        sae(lr_top=0.0, lr_body=0.0)
 
 
 def test_bad_augment_on_the_command_line_is_one_line(tmp_path, capsys):

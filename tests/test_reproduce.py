@@ -5,7 +5,9 @@ import sys
 
 import pytest
 
-from sdae.reproduce import PRESETS, plan, reproduce
+from sdae.errors import SdaeError
+from sdae.plan import plan
+from sdae.reproduce import reproduce
 
 TABLES = ["I", "II", "III", "IV", "V", "VI", "VII", "VIII", "IX", "X"]
 
@@ -34,12 +36,12 @@ def test_report_names_every_table_and_figure(smoke):
 def test_results_json_holds_every_number(smoke):
     out, doc = smoke
     saved = json.loads((out / "results.json").read_text())
-    assert set(saved["experiments"]) == {e.name for e in plan(PRESETS["smoke"], 1)}
+    assert set(saved["experiments"]) == {e.name for e in plan(1)}
     cell = saved["tables"]["IX"]["rows"][1]["test_accuracy"]
     assert cell["paper"] == 70.167 and 0 <= cell["ours"] <= 100
     assert cell["diff"] == pytest.approx(cell["ours"] - 70.167)
     run = saved["experiments"]["finetune-arch3-l5-top0.5-body0.001-seed0"]
-    assert run["config"]["lr_top"] == 0.5 and run["config"]["labels_per_class"] == 5
+    assert run["config"]["finetune"]["lr_top"] == 0.5 and run["config"]["labels_per_class"] == 5
     assert 100 * run["metrics"]["test_accuracy"] == pytest.approx(cell["ours"])
 
 
@@ -81,28 +83,35 @@ def test_conflicting_arguments_refused(smoke):
 
 def test_foreign_folder_refused(tmp_path):
     (tmp_path / "mine.txt").write_text("precious")
-    with pytest.raises(Exception, match="not empty and holds no sdae reproduction"):
+    with pytest.raises(SdaeError, match="not empty and holds no sdae reproduction"):
         reproduce("smoke", 1, tmp_path, quiet=True)
     assert (tmp_path / "mine.txt").read_text() == "precious"
 
 
 def test_plan_covers_the_paper():
-    exps = plan(PRESETS["paper"], 2)
+    exps = plan(2)
     names = {e.name for e in exps}
-    assert len(exps) == 2 * len(plan(PRESETS["paper"], 1))
+    assert len(exps) == 2 * len(plan(1)) == len(names)
     assert sum(e.kind == "finetune" for e in exps) == 2 * (3 * 2 * 3 + 1)
     assert {"dae-train0.1-seed1", "pretrain-arch1-seed0", "knn-l5-seed0", "cnn-seed1"} <= names
     for e in exps:  # every experiment comes after the one it reads
         if e.needs:
-            assert [x.name for x in exps].index(e.needs) < [x.name for x in exps].index(e.name)
+            assert [x.name for x in exps].index(e.needs.name) < [x.name for x in exps].index(e.name)
 
 
-def test_parallel_jobs_give_the_same_experiments(smoke, tmp_path):
+def test_parallel_jobs_give_the_same_results(smoke, tmp_path):
     out, doc = smoke
     par = reproduce("smoke", 1, tmp_path / "par", jobs=2, quiet=True)
     assert set(par["experiments"]) == set(doc["experiments"])
     for name, result in doc["experiments"].items():
-        assert par["experiments"][name]["config"] == result["config"], name
-    a = doc["experiments"]["dae-train0.1-seed0"]["metrics"]["final_cost"]
-    b = par["experiments"]["dae-train0.1-seed0"]["metrics"]["final_cost"]
-    assert b == pytest.approx(a, rel=1e-4)  # one thread per process: same sums, other order
+        written = json.loads((tmp_path / "par" / "experiments" / name / "config.json").read_text())
+        assert written == result["config"], name  # what the worker process ran with
+        ours, theirs = result["metrics"], par["experiments"][name]["metrics"]
+        # one thread per process: the same sums in another order, so costs agree closely
+        # (smoke-sized fine-tunings at rates up to 1 are too chaotic to compare accuracies);
+        # KNN has no floating-point training at all
+        if "final_cost" in ours or "pretrain_final_costs" in ours:
+            key = "final_cost" if "final_cost" in ours else "pretrain_final_costs"
+            assert theirs[key] == pytest.approx(ours[key], rel=1e-3), name
+        if name.startswith("knn"):
+            assert theirs == {**ours, "train_seconds": theirs["train_seconds"]}

@@ -8,7 +8,7 @@ import torch
 
 from sdae.checkpoints import load_model
 from sdae.cli import main
-from sdae.config import BaselineConfig, SaeConfig, parse_arch
+from sdae.config import BaselineConfig, MlpSettings, from_flags, parse_arch
 from sdae.data import Split
 from sdae.errors import SdaeError
 from sdae.evaluation import predict
@@ -38,27 +38,26 @@ def test_stacked_encoder_is_composition_of_layers():
     torch.testing.assert_close(stack.encode(x, depth=1), stack.layers[0].encode(x))
 
 
-def test_lower_layers_frozen_while_higher_layer_pretrains():
+def test_lower_layers_frozen_while_higher_layer_pretrains(monkeypatch):
+    import sdae.training
+
     stack = small_stack()
     x = torch.rand(64, 784, generator=gen())
     schedule = [AutoencoderTraining(lr=0.01, iterations=5, optimizer="sgd")] * 3
     seen = []
-    original = pretrain_stack.__globals__["train_autoencoder"]
+    original = sdae.training.train_autoencoder
 
-    def spy(layer, codes, settings, generator, **kw):
+    def spy(layer, codes, settings, rng, **kw):
         k = list(stack.layers).index(layer)
         before = [snapshot(stack.layers[j]) for j in range(k)]
-        history = original(layer, codes, settings, generator, **kw)
+        history = original(layer, codes, settings, rng, **kw)
         after = [snapshot(stack.layers[j]) for j in range(k)]
         seen.append(all(all(torch.equal(b[n], a[n]) for n in b) for b, a in zip(before, after)))
         return history
 
-    pretrain_stack.__globals__["train_autoencoder"] = spy
-    try:
-        initial = snapshot(stack)
-        histories = pretrain_stack(stack, x, schedule, gen())
-    finally:
-        pretrain_stack.__globals__["train_autoencoder"] = original
+    monkeypatch.setattr(sdae.training, "train_autoencoder", spy)
+    initial = snapshot(stack)
+    histories = pretrain_stack(stack, x, schedule, 0)
     assert seen == [True, True, True] and len(histories) == 3
     assert all(not torch.equal(initial[k], v) for k, v in snapshot(stack).items())
 
@@ -67,7 +66,7 @@ def test_body_learning_rate_zero_trains_only_softmax():
     model = StackedClassifier(small_stack())
     x, y = torch.rand(30, 784, generator=gen()), torch.arange(30) % 10
     body, head = snapshot(model.stack), snapshot(model.head)
-    finetune(model, x, y, Finetuning(lr_top=0.5, lr_body=0.0, iterations=10), generator=gen())
+    finetune(model, x, y, Finetuning(lr_top=0.5, lr_body=0.0, iterations=10), rng=0)
     assert all(torch.equal(body[k], v) for k, v in snapshot(model.stack).items())
     assert not torch.equal(head["weight"], model.head.weight)
     assert all(p.requires_grad for p in model.parameters())  # unfrozen afterwards
@@ -79,17 +78,23 @@ def test_labelled_draw_stratified_reproducible_and_bounded():
     assert np.bincount(pool.y.numpy()[a]).tolist() == [3] * 10
     np.testing.assert_array_equal(a, labelled_indices(pool, 3, labels_seed=1))
     assert not np.array_equal(a, labelled_indices(pool, 3, labels_seed=2))
-    assert len(labelled_indices(pool, "all", 0)) == 100
+    assert len(labelled_indices(pool, None, 0)) == 100
     with pytest.raises(SdaeError, match="more than the 10 images per class"):
         labelled_indices(pool, 11, 0)
 
 
+def schedule(config):
+    return [(t.lr, t.iterations) for t in config.pretrain]
+
+
 def test_paper_schedules_are_the_defaults():
-    a1 = SaeConfig(arch="784-500-200-100")
-    assert a1.pretrain_lr == (0.01, 0.005, 0.02) and a1.pretrain_iterations == (1000, 700, 500)
-    assert SaeConfig(arch="784-300-100").pretrain_lr == (0.01, 0.005)
-    other = SaeConfig(arch="784-64-32", pretrain_lr=(0.1,))
-    assert other.pretrain_lr == (0.1, 0.1) and other.pretrain_iterations == (1000, 1000)
+    a1 = from_flags("sae", {"arch": "784-500-200-100"})
+    assert schedule(a1) == [(0.01, 1000), (0.005, 700), (0.02, 500)]
+    assert schedule(from_flags("sae", {"arch": "784-300-100"})) == [(0.01, 1000), (0.005, 1000)]
+    other = from_flags("sae", {"arch": "784-64-32", "pretrain_lr": (0.1,)})
+    assert schedule(other) == [(0.1, 1000), (0.1, 1000)]
+    per_layer = from_flags("sae", {"arch": "784-64-32", "pretrain_iterations": (5, 7)})
+    assert schedule(per_layer) == [(0.01, 5), (0.01, 7)]
 
 
 @pytest.mark.parametrize("arch,message", [
@@ -140,7 +145,7 @@ def test_short_sae_run_beats_chance_and_reloads(tmp_path, fmnist):
                  "model.safetensors"):
         assert (out / name).stat().st_size > 0, name
     model, config = load_model(out / "model.safetensors")
-    assert config["arch"] == "784-64" and isinstance(model, StackedClassifier)
+    assert config["sizes"] == [784, 64] and isinstance(model, StackedClassifier)
     from sdae.data import load_fashion_mnist, protocol_splits
 
     _, test = protocol_splits(load_fashion_mnist(download=False), "paper", config["data_seed"])
@@ -179,23 +184,25 @@ def test_library_api_round_trip(tmp_path):
     with seeded(0):
         model = sdae.StackedClassifier(sdae.StackedAutoencoder([784, 32, 16]))
     histories = sdae.pretrain_stack(model.stack, x, [sdae.AutoencoderTraining(lr=0.01,
-                                    iterations=5)] * 2, gen())  # fmt: skip
+                                    iterations=5)] * 2, 0)  # fmt: skip
     assert [len(h) for h in histories] == [5, 5]
     settings = sdae.Finetuning(lr_top=0.5, lr_body=0.01, iterations=5)
-    sdae.finetune(model, x, y, settings, generator=gen())
+    sdae.finetune(model, x, y, settings, rng=0)
     assert model.stack.encode(x[:3]).shape == (3, 16)
-    config = sdae.SaeConfig(arch="784-32-16")
+    config = sdae.SaeConfig(sizes=(784, 32, 16), pretrain=(sdae.AutoencoderTraining(),) * 2)
     sdae.save_model(tmp_path / "m.safetensors", model, config)
     again, saved = sdae.load_model(tmp_path / "m.safetensors")
-    assert saved["arch"] == "784-32-16"
+    assert sdae.load_config("sae", saved) == config
     torch.testing.assert_close(again(x), model.eval()(x))
 
 
-def test_baseline_config_validates_shared_fields():
+def test_baseline_config_validates_its_settings():
     with pytest.raises(SdaeError, match="learning rate -1.0 must be a finite number >= 0"):
-        BaselineConfig(model="mlp", lr_body=-1.0)
+        from_flags("baseline", {"model": "mlp", "lr_body": -1.0})
     with pytest.raises(SdaeError, match="has one layer"):
-        BaselineConfig(model="mlp", arch="784")
+        from_flags("baseline", {"model": "mlp", "arch": "784"})
+    with pytest.raises(SdaeError, match="baseline cnn takes CnnSettings, not MlpSettings"):
+        BaselineConfig(model="cnn", settings=MlpSettings())
 
 
 def test_cnn_training_does_not_depend_on_the_global_random_state():
@@ -205,6 +212,6 @@ def test_cnn_training_does_not_depend_on_the_global_random_state():
     runs = []
     for global_seed in (1, 2):
         torch.manual_seed(global_seed)  # dropout used to draw from here
-        model, history = fit_cnn(x, y, lr=0.01, epochs=2, batch_size=10, seed=0, generator=gen())
+        model, history = fit_cnn(x, y, lr=0.01, epochs=2, batch_size=10, seed=0, rng=0)
         runs.append((history, model.predict(x)))
     assert runs[0][0] == runs[1][0] and torch.equal(runs[0][1], runs[1][1])

@@ -4,11 +4,11 @@ import pytest
 import torch
 from torch.nn import functional as F
 
-from sdae.config import generator
 from sdae.errors import SdaeError
 from sdae.evaluation import psnr
 from sdae.models import Autoencoder, seeded
 from sdae.noise import corrupt
+from sdae.rng import Streams
 from sdae.training import (
     AutoencoderTraining,
     kl_sparsity,
@@ -54,7 +54,7 @@ def test_one_gradient_descent_step_by_hand():
     dh = (dz @ w2) * h * (1 - h)
     lr = 0.1
     settings = AutoencoderTraining(lr=lr, iterations=1, optimizer="sgd")
-    train_autoencoder(model, x, settings, torch.Generator().manual_seed(0))
+    train_autoencoder(model, x, settings, 0)
     torch.testing.assert_close(model.decoder.weight, w2 - lr * dz.T @ h)
     torch.testing.assert_close(model.decoder.bias, b2 - lr * dz.sum(0))
     torch.testing.assert_close(model.encoder.weight, w1 - lr * dh.T @ x)
@@ -75,7 +75,7 @@ def test_nan_cost_is_a_clear_error():
     expected = "cost became (nan|inf) at iteration .*lower the learning rate"
     with pytest.raises(SdaeError, match=expected):
         train_autoencoder(model, x, AutoencoderTraining(lr=1e37, iterations=50, optimizer="sgd"),
-                          torch.Generator().manual_seed(0))
+                          0)
 
 
 def test_bad_settings_rejected():
@@ -87,14 +87,48 @@ def test_bad_settings_rejected():
         AutoencoderTraining(lr=float("nan"))
 
 
-def test_fixed_noise_and_minibatches_are_seeded():
+def record_noise(monkeypatch):
+    """Record every noisy batch the training loop builds (and which clean images it saw)."""
+    import sdae.training
+
+    seen, original = [], sdae.training.corrupt
+
+    def spy(x, kind, level, generator):
+        noisy = original(x, kind, level, generator)
+        seen.append((x.clone(), noisy.clone()))
+        return noisy
+
+    monkeypatch.setattr(sdae.training, "corrupt", spy)
+    return seen
+
+
+def test_fixed_noise_corrupts_each_image_once_and_the_same_way_at_every_step(monkeypatch):
     x = torch.rand(64, 784, generator=torch.Generator().manual_seed(1))
     s = AutoencoderTraining(lr=0.01, iterations=6, batch_size=16, noise_level=0.2, fixed_noise=True)
+    seen = record_noise(monkeypatch)
+    inputs = []
+    with seeded(3):
+        m = Autoencoder(784, 8)
+    m.encoder.register_forward_pre_hook(lambda mod, args: inputs.append(args[0].clone()))
+    monkeypatch.setattr("sdae.training.Autoencoder", type(None))  # take the autograd path
+    train_autoencoder(m, x, s, 4)
+    assert len(seen) == 1 and torch.equal(seen[0][0], x)  # the whole set, corrupted once
+    fixed = seen[0][1]
+    assert (fixed != x).float().mean() > 0.3  # and really corrupted (p = 0.2 each way)
+    for batch in inputs:  # every step's input is a row of the one corruption
+        rows = (batch[:, None, :] == fixed[None, :, :]).all(dim=2)
+        assert rows.any(dim=1).all()
+    assert len(inputs) == 6
+
+
+def test_same_seed_same_costs():
+    x = torch.rand(64, 784, generator=torch.Generator().manual_seed(1))
+    s = AutoencoderTraining(lr=0.01, iterations=6, batch_size=16, noise_level=0.2)
     runs = []
     for _ in range(2):
         with seeded(3):
             m = Autoencoder(784, 8)
-        runs.append(train_autoencoder(m, x, s, torch.Generator().manual_seed(4)))
+        runs.append(train_autoencoder(m, x, s, 4))
     assert runs[0] == runs[1] and len(runs[0]) == 6
 
 
@@ -104,7 +138,7 @@ def test_cost_decreases_on_real_data(paper_splits):
     with seeded(0):
         model = Autoencoder(784, 64)
     s = AutoencoderTraining(lr=0.01, iterations=60, batch_size=100, noise_level=0.1)
-    history = train_autoencoder(model, x, s, generator(0, "t"))
+    history = train_autoencoder(model, x, s, 0)
     assert sum(history[-10:]) / 10 < 0.8 * sum(history[:10]) / 10
 
 
@@ -113,8 +147,8 @@ def test_short_run_beats_noisy_psnr(paper_splits):
     with seeded(0):
         model = Autoencoder(784, 128)
     s = AutoencoderTraining(lr=0.003, iterations=150, batch_size=200, noise_level=0.1)
-    train_autoencoder(model, train.x, s, generator(0, "t"))
-    noisy = corrupt(test.x, "salt-and-pepper", 0.1, generator(0, "test"))
+    train_autoencoder(model, train.x, s, 0)
+    noisy = corrupt(test.x, "salt-and-pepper", 0.1, Streams(0).generator("test-noise"))
     model.eval()
     assert psnr(test.x, model.reconstruct(noisy)) > psnr(test.x, noisy) + 2.0
 
@@ -148,5 +182,5 @@ def test_sparse_and_tied_paths_train():
     x = torch.rand(32, 784, generator=torch.Generator().manual_seed(0))
     for model, weight in ((Autoencoder(784, 8, tied=True), 0.0), (Autoencoder(784, 8), 0.5)):
         s = AutoencoderTraining(lr=0.01, iterations=30, sparsity_weight=weight)
-        h = train_autoencoder(model, x, s, torch.Generator().manual_seed(0))
+        h = train_autoencoder(model, x, s, 0)
         assert h[-1] < h[0]

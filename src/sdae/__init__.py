@@ -5,11 +5,11 @@ Denoising Autoencoder and Classification of Fashion MNIST Data using Stacked Aut
 The command line (``sdae``) is a thin layer over this library; the names below are its
 public API::
 
-    import sdae, torch
+    import sdae
     train, test = sdae.protocol_splits(sdae.load_fashion_mnist(), "paper", seed=0)
     stack = sdae.StackedAutoencoder([784, 300, 100])
     schedule = [sdae.AutoencoderTraining(lr=0.01, iterations=200)] * 2
-    sdae.pretrain_stack(stack, train.x, schedule, torch.Generator().manual_seed(0))
+    sdae.pretrain_stack(stack, train.x, schedule, rng=0)  # rng: a seed, or sdae.Streams
     codes = stack.encode(test.x)                      # [600, 100]
 """
 
@@ -24,12 +24,13 @@ __version__ = "0.1.0"
 # torch's nor scikit-learn's start-up time (7 s before, here).
 _API = {
     "sdae.checkpoints": ("load_model", "save_model"),
-    "sdae.config": ("BaselineConfig", "DaeConfig", "SaeConfig"),
+    "sdae.config": ("BaselineConfig", "DaeConfig", "SaeConfig", "from_flags", "load_config"),
     "sdae.data": ("load_fashion_mnist", "protocol_splits"),
     "sdae.errors": ("SdaeError",),
     "sdae.experiments": ("run_baseline", "run_dae", "run_sae"),
     "sdae.models": ("Autoencoder", "SmallCNN", "StackedAutoencoder", "StackedClassifier"),
     "sdae.noise": ("corrupt",),
+    "sdae.rng": ("Streams",),
     "sdae.training": ("AutoencoderTraining", "Finetuning", "finetune", "pretrain_stack",
                       "train_autoencoder"),
 }  # fmt: skip
@@ -51,12 +52,19 @@ def __dir__() -> list[str]:
 
 if TYPE_CHECKING:  # for type checkers and IDEs
     from sdae.checkpoints import load_model, save_model  # noqa: F401
-    from sdae.config import BaselineConfig, DaeConfig, SaeConfig  # noqa: F401
+    from sdae.config import (  # noqa: F401
+        BaselineConfig,
+        DaeConfig,
+        SaeConfig,
+        from_flags,
+        load_config,
+    )
     from sdae.data import load_fashion_mnist, protocol_splits  # noqa: F401
     from sdae.errors import SdaeError  # noqa: F401
     from sdae.experiments import run_baseline, run_dae, run_sae  # noqa: F401
     from sdae.models import Autoencoder, SmallCNN, StackedAutoencoder, StackedClassifier  # noqa: F401
     from sdae.noise import corrupt  # noqa: F401
+    from sdae.rng import Streams  # noqa: F401
     from sdae.training import (  # noqa: F401
         AutoencoderTraining,
         Finetuning,

@@ -15,6 +15,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.neighbors import KNeighborsClassifier
 
 from sdae.models import SmallCNN, StackedAutoencoder, StackedClassifier, seeded
+from sdae.rng import Streams, derive_seed, streams
 from sdae.training import Finetuning, finetune, train_classifier
 
 
@@ -40,27 +41,32 @@ def fit_logreg(x: torch.Tensor, y: torch.Tensor, c: float = 1.0) -> tuple[Sklear
     return SklearnModel(model.fit(x.cpu().numpy(), y.cpu().numpy())), []
 
 
-def fit_mlp(x, y, sizes, settings: Finetuning, *, seed, generator,
+def fit_mlp(x, y, sizes, settings: Finetuning, *, seed: int, rng: Streams | int,
             progress=False) -> tuple[StackedClassifier, list[float]]:  # fmt: skip
-    """The stacked autoencoder's network from random weights (no pretraining), fine-tuned
-    exactly as :func:`sdae.training.finetune` fine-tunes the pretrained one."""
+    """The stacked autoencoder's network from random weights (``seed``, no pretraining),
+    fine-tuned exactly as :func:`sdae.training.finetune` fine-tunes the pretrained one."""
     with seeded(seed):
         model = StackedClassifier(StackedAutoencoder(sizes))
     model.to(x.device)
-    history = finetune(model, x, y, settings, generator=generator, progress=progress)
+    history = finetune(model, x, y, settings, rng=rng, progress=progress)
     return model, history
 
 
-def fit_cnn(x, y, *, lr, epochs, batch_size, seed, generator,
+def fit_cnn(x, y, *, lr, epochs, batch_size, seed: int, rng: Streams | int,
             progress=False) -> tuple[SmallCNN, list[float]]:  # fmt: skip
-    """:class:`SmallCNN` trained with Adam on minibatches for ``epochs`` passes over ``x``."""
+    """:class:`SmallCNN` trained with Adam on minibatches for ``epochs`` passes over ``x``.
+
+    Weights from ``seed``; minibatch order from ``rng``'s stream ``batches``; dropout, which
+    draws from torch's global generator, from a fork of it seeded by ``rng``'s stream
+    ``dropout``, so a run depends neither on what ran before it nor on its weights' draw.
+    """
+    rng = streams(rng, device=str(x.device))
     steps = epochs * math.ceil(len(x) / min(batch_size, len(x)))
-    # dropout draws from the global generator: seed it too, so that a run does not depend on
-    # what ran before it in the same process
     with seeded(seed):
         model = SmallCNN().to(x.device)
+    with seeded(derive_seed(rng.seed, rng.prefix + "dropout")):
         history = train_classifier(
             model, x, y, [(list(model.parameters()), lr)], iterations=steps, optimizer="adam",
-            generator=generator, batch_size=batch_size, desc="CNN", progress=progress,
+            rng=rng, batch_size=batch_size, desc="CNN", progress=progress,
         )  # fmt: skip
     return model, history

@@ -7,7 +7,6 @@ stderr and exit with status 2; anything else is a bug and keeps its traceback.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -68,12 +67,13 @@ def _add_dae(sub) -> None:
                    "(default: %(default)s)")
     p.add_argument("--hidden", type=int, default=d.hidden, help="hidden units (default: 256)")
     p.add_argument("--tied", action="store_true", help="tie decoder weights to W^T")
-    p.add_argument("--optimizer", choices=OPTIMIZERS, default=d.optimizer,
+    p.add_argument("--optimizer", choices=OPTIMIZERS, default=d.train.optimizer,
                    help="adam, or sgd for plain gradient descent (default: %(default)s)")
-    p.add_argument("--lr", type=float, default=d.lr, help="learning rate (default: %(default)s)")
-    p.add_argument("--iterations", type=int, default=d.iterations,
+    p.add_argument("--lr", type=float, default=d.train.lr,
+                   help="learning rate (default: %(default)s)")
+    p.add_argument("--iterations", type=int, default=d.train.iterations,
                    help="optimizer steps (default: %(default)s)")
-    p.add_argument("--batch-size", type=int, default=d.batch_size,
+    p.add_argument("--batch-size", type=int, default=d.train.batch_size,
                    help="images per step; 0 = the whole training set, as the paper (default: 0)")
     p.add_argument("--fixed-noise", action="store_true",
                    help="corrupt the training set once instead of afresh at every iteration")
@@ -84,7 +84,7 @@ def _add_dae(sub) -> None:
     p.add_argument("--data-seed", type=int, default=d.data_seed,
                    help="seed of the stratified subsets (default: 0)")
     _common(p, out_default="runs/dae")
-    p.set_defaults(func=_cmd_dae, config_cls=DaeConfig)
+    p.set_defaults(func=_cmd_dae)
 
 
 def _floats(text: str) -> tuple[float, ...]:
@@ -171,29 +171,29 @@ def _add_sae(sub) -> None:
                    help="learning rates (default: the paper's: Tables I, IV, VII; else 0.01)")
     g.add_argument("--pretrain-iterations", type=_ints, default=(), metavar="N[,N...]",
                    help="iterations (default: the paper's; else 1000)")
-    g.add_argument("--pretrain-optimizer", choices=OPTIMIZERS, default=d.pretrain_optimizer,
+    g.add_argument("--pretrain-optimizer", choices=OPTIMIZERS, default=d.pretrain[0].optimizer,
                    help="adam, or sgd for plain gradient descent, which lands near the paper's "
                    "pretraining costs but gives weaker features (default: %(default)s)")
     g.add_argument("--pretrain-batch-size", type=int, default=0, help="0 = full batch")
-    g.add_argument("--pretrain-noise", choices=list(NOISES), default=d.pretrain_noise,
+    g.add_argument("--pretrain-noise", choices=list(NOISES), default=d.pretrain[0].noise,
                    help="corruption of each layer's input: stacked *denoising* autoencoders "
                    "(default: %(default)s, at --pretrain-noise-level)")
     g.add_argument("--pretrain-noise-level", type=float, default=0.0,
                    help="corruption level; 0 = plain autoencoders as the paper (default: 0)")
     g.add_argument("--sparsity-weight", type=float, default=0.0,
                    help="weight of the KL sparsity penalty; 0 = none (default: 0)")
-    g.add_argument("--sparsity-target", type=float, default=d.sparsity_target,
+    g.add_argument("--sparsity-target", type=float, default=d.pretrain[0].sparsity_target,
                    help="target mean activation of the sparsity penalty (default: 0.05)")
     g.add_argument("--tied", action="store_true", help="tie decoder weights to W^T")
     _finetuning(p.add_argument_group("fine-tuning"))
     _common(p, out_default="runs/sae")
-    p.set_defaults(func=_cmd_classify, config_cls=SaeConfig)
+    p.set_defaults(func=_cmd_classify)
 
 
 def _add_baseline(sub) -> None:
-    from sdae.config import BASELINES, BaselineConfig
+    from sdae.config import BASELINES, BaselineConfig, CnnSettings, LogregSettings, MlpSettings
 
-    d = BaselineConfig()
+    d, cnn = BaselineConfig(), CnnSettings()
     p = sub.add_parser(
         "baseline", help="KNN, logistic regression, MLP or CNN on the same labels (Table X)",
         description="A baseline classifier on the same labelled images an `sdae sae` run with "
@@ -201,17 +201,19 @@ def _add_baseline(sub) -> None:
     )  # fmt: skip
     p.add_argument("model", choices=BASELINES, help="which baseline")
     _labels_and_seeds(p, d)
-    p.add_argument("--k", type=int, default=d.k, help="knn: neighbours (default: %(default)s)")
-    p.add_argument("--c", type=float, default=d.c,
+    p.add_argument("--k", type=int, default=d.settings.k,
+                   help="knn: neighbours (default: %(default)s)")
+    p.add_argument("--c", type=float, default=LogregSettings().c,
                    help="logreg: inverse L2 strength (default: %(default)s)")
-    p.add_argument("--arch", default=d.arch, help="mlp: layer sizes (default: %(default)s)")
+    p.add_argument("--arch", default=MlpSettings().arch,
+                   help="mlp: layer sizes (default: %(default)s)")
     _finetuning(p.add_argument_group("mlp training (as the SAE's fine-tuning)"))
     g = p.add_argument_group("cnn training")
-    g.add_argument("--cnn-lr", type=float, default=d.cnn_lr, help="Adam learning rate")
-    g.add_argument("--epochs", type=int, default=d.epochs, help="passes over the labels")
-    g.add_argument("--batch-size", type=int, default=d.batch_size, help="minibatch size")
+    g.add_argument("--cnn-lr", type=float, default=cnn.lr, help="Adam learning rate")
+    g.add_argument("--epochs", type=int, default=cnn.epochs, help="passes over the labels")
+    g.add_argument("--batch-size", type=int, default=cnn.batch_size, help="minibatch size")
     _common(p, out_default="runs/baseline")
-    p.set_defaults(func=_cmd_classify, config_cls=BaselineConfig)
+    p.set_defaults(func=_cmd_classify)
 
 
 def _add_reproduce(sub) -> None:
@@ -253,9 +255,12 @@ def _cmd_reproduce(args) -> int:
     return 0
 
 
-def _config_from(args, cls):
-    names = {f.name for f in dataclasses.fields(cls)}
-    return cls(**{k: v for k, v in vars(args).items() if k in names})
+def _config_from(args):
+    """The run's config from the flags, through the one table that maps them onto it."""
+    from sdae.config import FLAGS, from_flags
+
+    table = FLAGS[args.command]
+    return from_flags(args.command, {k: v for k, v in vars(args).items() if k in table})
 
 
 def _cmd_data(args) -> int:
@@ -284,7 +289,7 @@ def _start(args, config) -> None:
 def _cmd_dae(args) -> int:
     from sdae.experiments import run_dae
 
-    config = _config_from(args, args.config_cls)
+    config = _config_from(args)
     _start(args, config)
     m = run_dae(config, args.out, data_dir=args.data_dir, progress=not args.quiet,
                 overwrite=args.overwrite, download=not args.no_download)  # fmt: skip
@@ -300,7 +305,7 @@ def _cmd_dae(args) -> int:
 def _cmd_classify(args) -> int:
     from sdae.experiments import run_baseline, run_sae
 
-    config = _config_from(args, args.config_cls)
+    config = _config_from(args)
     _start(args, config)
     run = run_sae if args.command == "sae" else run_baseline
     m = run(config, args.out, data_dir=args.data_dir, progress=not args.quiet,
@@ -336,6 +341,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return args.func(args)
     except SdaeError as exc:
         print(f"sdae: error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:  # the user's paths: full disk, no permission, a file in the way
+        if exc.filename is None:
+            raise
+        where = exc.filename if exc.filename2 is None else f"{exc.filename} -> {exc.filename2}"
+        print(f"sdae: error: {where}: {exc.strerror or exc}; check the path, its permissions "
+              "and the free space", file=sys.stderr)  # fmt: skip
         return 2
     except KeyboardInterrupt:
         print("sdae: interrupted; finished files are intact, unfinished ones were not written",

@@ -1,47 +1,45 @@
-"""Run settings: one frozen dataclass per command, validated on creation.
+"""Run settings: for each command, one tree of frozen, typed settings, validated on creation.
 
-A config is printed when a run starts and saved as ``config.json`` beside its results and
-inside its checkpoint, so every figure and number traces back to its settings and seeds.
+::
+
+    DaeConfig                           sdae dae
+    ├── hidden, tied                    the network 784-hidden-784
+    ├── train: AutoencoderTraining      optimizer, lr, iterations, batch size, noise and level
+    ├── test_noise                      noise level of the test images (same kind)
+    └── protocol, seed, data_seed, device
+
+    SaeConfig                           sdae sae
+    ├── sizes, tied                     e.g. (784, 500, 200, 100)
+    ├── pretrain: (AutoencoderTraining, ...)   one per layer (paper Tables I, IV, VII)
+    ├── labels_per_class, labels_seed   None = every image of the pool is labelled
+    ├── finetune_recipe, finetune: Finetuning  the recipe's name and the values used
+    └── protocol, seed, data_seed, device
+
+    BaselineConfig                      sdae baseline MODEL
+    ├── model, settings: KnnSettings | LogregSettings | MlpSettings | CnnSettings
+    └── labels_per_class, labels_seed, protocol, seed, data_seed, device
+
+A config is printed when a run starts and saved as ``config.json`` (the tree as nested JSON)
+beside its results and inside its checkpoint; :func:`load_config` reads it back to an equal
+config. The command line's flags are mapped onto the tree by one table per command
+(:data:`FLAGS`, applied by :func:`from_flags`); flat ``config.json`` files written before
+the tree existed hold exactly those flags, so they load through the same table.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import hashlib
+import json
 from dataclasses import dataclass
 
-import torch
-
+from sdae.augment import parse_augment
 from sdae.data import PROTOCOLS
+from sdae.devices import check_device
 from sdae.errors import SdaeError
 from sdae.noise import check_noise
-from sdae.training import (
-    FINETUNE_RECIPES,
-    AutoencoderTraining,
-    Finetuning,
-    check_optimizer,
-)
-
-
-def derive_seed(seed: int, stream: str) -> int:
-    """An independent seed for one random stream (noise, minibatches, ...) of a run, so that
-    drawing more of one stream never shifts another."""
-    digest = hashlib.sha256(f"{seed}/{stream}".encode()).digest()
-    return int.from_bytes(digest[:8], "little") >> 1
-
-
-def generator(seed: int, stream: str, device: str = "cpu") -> torch.Generator:
-    return torch.Generator(device=device).manual_seed(derive_seed(seed, stream))
-
-
-def check_device(device: str) -> None:
-    if device == "cpu":
-        return
-    if device.startswith("cuda"):
-        if not torch.cuda.is_available():
-            raise SdaeError(f"--device {device}: CUDA is not available here; use --device cpu")
-        return
-    raise SdaeError(f"unknown device {device!r}; use cpu or cuda")
+from sdae.rng import check_seed
+from sdae.training import FINETUNE_RECIPES, AutoencoderTraining, Finetuning, check_optimizer
+from sdae.tree import apply, from_json, has_path
 
 
 def check_protocol(protocol: str) -> None:
@@ -49,12 +47,72 @@ def check_protocol(protocol: str) -> None:
         raise SdaeError(f"unknown protocol {protocol!r}; choose one of {', '.join(PROTOCOLS)}")
 
 
+def _check_run(config) -> None:
+    """What every config shares: protocol, seeds, device."""
+    check_protocol(config.protocol)
+    check_seed(config.seed, "--seed")
+    check_seed(config.data_seed, "--data-seed")
+    check_device(config.device)
+
+
+def _check_labels(config) -> None:
+    check_seed(config.labels_seed, "--labels-seed")
+    n = config.labels_per_class
+    if n is None:
+        return
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        raise SdaeError(f"--labels-per-class {n!r}: give a whole number >= 1 or 'all'")
+    per_class = PROTOCOLS[config.protocol][0] or 6000
+    if n > per_class:
+        raise SdaeError(f"--labels-per-class {n} is more than the {per_class} images per class "
+                        f"in the {config.protocol} protocol's pool; ask for fewer, or use "
+                        "--protocol full")  # fmt: skip
+
+
+def check_sizes(sizes: tuple[int, ...]) -> None:
+    arch = "-".join(map(str, sizes))
+    if len(sizes) < 2:
+        raise SdaeError(f"--arch {arch!r} has one layer; give the input and at least one "
+                        "hidden size, e.g. 784-100")  # fmt: skip
+    if sizes[0] != 784:
+        raise SdaeError(f"--arch {arch!r} must start with 784, the pixels of a 28x28 image")
+    if any(isinstance(s, bool) or not isinstance(s, int) or s < 1 for s in sizes):
+        raise SdaeError(f"--arch {arch!r}: every size must be a whole number, at least 1")
+
+
+def parse_arch(arch: str) -> tuple[int, ...]:
+    """``"784-500-200-100"`` -> ``(784, 500, 200, 100)``, checked."""
+    parts = str(arch).replace(" ", "").split("-")
+    if not all(p.isdigit() for p in parts):
+        raise SdaeError(f"--arch {arch!r}: sizes must be whole numbers joined by '-', "
+                        "e.g. 784-500-200-100")  # fmt: skip
+    sizes = tuple(int(p) for p in parts)
+    check_sizes(sizes)
+    return sizes
+
+
+def parse_labels(value: int | str | None) -> int | None:
+    """``--labels-per-class``: a whole number >= 1, or ``all`` (None)."""
+    if value is None or str(value).lower() == "all":
+        return None
+    try:
+        n = int(value)
+    except (TypeError, ValueError):
+        n = 0
+    if n < 1 or str(n) != str(value).strip():
+        raise SdaeError(f"--labels-per-class {value!r}: give a whole number >= 1 or 'all'")
+    return n
+
+
+def labels_text(labels_per_class: int | None) -> str:
+    return "all" if labels_per_class is None else str(labels_per_class)
+
+
 def format_config(config) -> str:
-    """One line per setting, for printing at the start of a run."""
-    fields = dataclasses.asdict(config)
-    width = max(map(len, fields))
-    body = "\n".join(f"  {k:<{width}} = {v!r}" for k, v in fields.items())
-    return f"{type(config).__name__}(\n{body}\n)"
+    """The tree as indented JSON, for printing at the start of a run."""
+    from sdae.outputs import to_jsonable
+
+    return f"{type(config).__name__} {json.dumps(to_jsonable(config), indent=2)}"
 
 
 @dataclass(frozen=True)
@@ -67,39 +125,31 @@ class DaeConfig:
     descent at lr 0.001 ends at cost 383.4, barely below the mean image's 385, and denoises
     to 11.01 dB, the mean image's 10.98 dB; Adam at lr 0.001 ends at 256.8 and reaches
     15.80 dB, with outputs that keep each garment's shape, as the paper's Fig. 6 describes.
-    ``--optimizer sgd`` gives the other reading.
+    ``--optimizer sgd`` gives the other reading. The test images get ``train.noise`` too.
     """
 
-    train_noise: float = 0.3
-    test_noise: float = 0.5
-    noise: str = "salt-and-pepper"
     hidden: int = 256
     tied: bool = False
-    optimizer: str = "adam"
-    lr: float = 0.001
-    iterations: int = 1000
-    batch_size: int = 0
-    fixed_noise: bool = False
+    train: AutoencoderTraining = AutoencoderTraining(noise_level=0.3)
+    test_noise: float = 0.5
     protocol: str = "paper"
     seed: int = 0
     data_seed: int = 0
     device: str = "cpu"
 
     def __post_init__(self) -> None:
-        check_noise(self.noise, self.train_noise, "--train-noise")
-        check_noise(self.noise, self.test_noise, "--test-noise")
-        check_optimizer(self.optimizer, self.lr, self.iterations, self.batch_size)
-        if self.hidden < 1:
-            raise SdaeError(f"--hidden must be at least 1, not {self.hidden}")
-        check_protocol(self.protocol)
-        check_device(self.device)
+        check_noise(self.train.noise, self.test_noise, "--test-noise")
+        if isinstance(self.hidden, bool) or not isinstance(self.hidden, int) or self.hidden < 1:
+            raise SdaeError(f"--hidden must be a whole number >= 1, not {self.hidden!r}")
+        _check_run(self)
 
-    def training(self) -> AutoencoderTraining:
-        return AutoencoderTraining(
-            lr=self.lr, iterations=self.iterations, optimizer=self.optimizer,
-            batch_size=self.batch_size, noise=self.noise, noise_level=self.train_noise,
-            fixed_noise=self.fixed_noise,
-        )  # fmt: skip
+    @property
+    def noise(self) -> str:
+        return self.train.noise
+
+    @property
+    def train_noise(self) -> float:
+        return self.train.noise_level
 
 
 # Pretraining schedules of the paper: (learning rate, iterations) per layer.
@@ -111,221 +161,249 @@ PAPER_PRETRAINING = {
 DEFAULT_LAYER_SCHEDULE = (0.01, 1000)
 
 
-def parse_arch(arch: str) -> tuple[int, ...]:
-    """``"784-500-200-100"`` -> ``(784, 500, 200, 100)``, checked."""
-    parts = str(arch).replace(" ", "").split("-")
-    if not all(p.isdigit() for p in parts):
-        raise SdaeError(f"--arch {arch!r}: sizes must be whole numbers joined by '-', "
-                        "e.g. 784-500-200-100")  # fmt: skip
-    sizes = tuple(int(p) for p in parts)
-    if len(sizes) < 2:
-        raise SdaeError(f"--arch {arch!r} has one layer; give the input and at least one "
-                        "hidden size, e.g. 784-100")  # fmt: skip
-    if sizes[0] != 784:
-        raise SdaeError(f"--arch {arch!r} must start with 784, the pixels of a 28x28 image")
-    if min(sizes) < 1:
-        raise SdaeError(f"--arch {arch!r}: every size must be at least 1")
-    return sizes
-
-
-def parse_labels(value: int | str) -> int | str:
-    """``labels_per_class``: a positive whole number or ``"all"``."""
-    if str(value).lower() == "all":
-        return "all"
-    try:
-        n = int(value)
-    except (TypeError, ValueError):
-        n = 0
-    if n < 1 or str(n) != str(value).strip():
-        raise SdaeError(f"--labels-per-class {value!r}: give a whole number >= 1 or 'all'")
-    return n
-
-
-def _per_layer(values: tuple, n_layers: int, what: str) -> tuple:
-    if len(values) == 1:
-        return values * n_layers
-    if len(values) != n_layers:
-        raise SdaeError(f"{what}: {len(values)} values for {n_layers} layers; "
-                        "give one value, or one per layer")  # fmt: skip
-    return tuple(values)
+def paper_pretraining(sizes: tuple[int, ...]) -> tuple[AutoencoderTraining, ...]:
+    """The paper's schedule for its three architectures, else 0.01 / 1000 per layer; Adam,
+    full batch, no corruption (see :class:`SaeConfig` for why Adam)."""
+    plan = PAPER_PRETRAINING.get(tuple(sizes), (DEFAULT_LAYER_SCHEDULE,) * (len(sizes) - 1))
+    return tuple(AutoencoderTraining(lr=lr, iterations=n, noise="masking") for lr, n in plan)
 
 
 #: ``labels_per_class`` up to which ``finetune_recipe="auto"`` picks the paper's recipe.
 AUTO_PAPER_MAX_LABELS = 10
 RECIPES = ("auto", *FINETUNE_RECIPES)
-_RECIPE_FIELDS = {  # config field -> Finetuning field
-    "lr_top": "lr_top", "lr_body": "lr_body", "finetune_iterations": "iterations",
-    "finetune_optimizer": "optimizer", "finetune_batch_size": "batch_size",
-    "finetune_schedule": "schedule", "input_dropout": "input_dropout", "augment": "augment",
-}  # fmt: skip
 
 
-def resolve_recipe(recipe: str, labels_per_class: int | str) -> str:
+def resolve_recipe(recipe: str, labels_per_class: int | None) -> str:
     """``auto`` -> ``paper`` for the paper's budgets (up to
-    :data:`AUTO_PAPER_MAX_LABELS` labels per class), else ``augmented``."""
+    :data:`AUTO_PAPER_MAX_LABELS` labels per class), else ``augmented``.
+
+    Measured on the paper protocol, 784-100, seed 0, from one pretrained stack, test accuracy
+    of ``paper`` / ``augmented``: 0.715 / 0.693 with 10 labels per class, 0.760 / 0.770 with
+    30, 0.793 / 0.798 with 100; with all 6000 labels ``paper`` gives 0.818 (it underfits:
+    0.849 on the pool it trains on) and ``augmented`` 0.857 / 0.852 / 0.857 for seeds 0-2.
+    """
     if recipe not in RECIPES:
         raise SdaeError(f"unknown fine-tuning recipe {recipe!r}; choose one of "
                         f"{', '.join(RECIPES)}")  # fmt: skip
     if recipe != "auto":
         return recipe
-    few = labels_per_class != "all" and labels_per_class <= AUTO_PAPER_MAX_LABELS
+    few = labels_per_class is not None and labels_per_class <= AUTO_PAPER_MAX_LABELS
     return "paper" if few else "augmented"
 
 
-@dataclass(frozen=True)
-class ClassifierRun:
-    """What every classifier run shares (``sdae sae`` and ``sdae baseline``): the network's
-    sizes, the labelled draw, the fine-tuning settings, the data protocol, the seeds and the
-    device; validated here once for both.
-
-    Fine-tuning starts from a recipe of :data:`sdae.training.FINETUNE_RECIPES`; any
-    fine-tuning field given (not None) overrides the recipe's value, and after creation every
-    field holds the value actually used, so ``config.json`` is complete. ``auto`` picks
-    ``paper`` (2000 full-batch gradient-descent steps, Tables II-IX) for up to 10 labels per
-    class and ``augmented`` (minibatch Adam, shift + flip, input dropout) above. Measured on
-    the paper protocol, 784-100, seed 0, from one pretrained stack, test accuracy of
-    ``paper`` / ``augmented``: 0.715 / 0.693 with 10 labels per class, 0.760 / 0.770 with 30,
-    0.793 / 0.798 with 100; with all 6000 labels ``paper`` gives 0.818 (it underfits: 0.849
-    on the pool it trains on) and ``augmented`` 0.857 / 0.852 / 0.857 for seeds 0 / 1 / 2.
-    """
-
-    arch: str = "784-100"
-    labels_per_class: int | str = 5
-    finetune_recipe: str = "auto"
-    lr_top: float | None = None
-    lr_body: float | None = None
-    finetune_iterations: int | None = None
-    finetune_optimizer: str | None = None
-    finetune_batch_size: int | None = None
-    finetune_schedule: str | None = None
-    input_dropout: float | None = None
-    augment: str | tuple[str, ...] | None = None
-    protocol: str = "paper"
-    seed: int = 0
-    labels_seed: int = 0
-    data_seed: int = 0
-    device: str = "cpu"
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "arch", "-".join(map(str, parse_arch(self.arch))))
-        object.__setattr__(self, "labels_per_class", parse_labels(self.labels_per_class))
-        if self.fine_tunes():
-            self._resolve_finetuning()
-        else:  # None in config.json: these settings played no part in the run
-            for name in ("finetune_recipe", *_RECIPE_FIELDS):
-                object.__setattr__(self, name, None)
-        check_protocol(self.protocol)
-        check_device(self.device)
-
-    def fine_tunes(self) -> bool:
-        """Whether the run fine-tunes a network, and so uses the fine-tuning settings."""
-        return True
-
-    def _resolve_finetuning(self) -> None:
-        recipe = resolve_recipe(self.finetune_recipe or "auto", self.labels_per_class)
-        object.__setattr__(self, "finetune_recipe", recipe)
-        given = {f: getattr(self, name) for name, f in _RECIPE_FIELDS.items()
-                 if getattr(self, name) is not None}  # fmt: skip
-        settings = dataclasses.replace(FINETUNE_RECIPES[recipe], **given)
-        for name, f in _RECIPE_FIELDS.items():
-            object.__setattr__(self, name, getattr(settings, f))
-
-    def finetuning(self) -> Finetuning:
-        """The fine-tuning settings of this run."""
-        return Finetuning(**{f: getattr(self, name) for name, f in _RECIPE_FIELDS.items()})
-
-    @property
-    def sizes(self) -> tuple[int, ...]:
-        return parse_arch(self.arch)
+def _check_recipe(name: str) -> None:
+    if name not in FINETUNE_RECIPES:
+        raise SdaeError(f"fine-tuning recipe {name!r}: a config records the recipe used, one "
+                        f"of {', '.join(FINETUNE_RECIPES)}")  # fmt: skip
 
 
 @dataclass(frozen=True)
-class SaeConfig(ClassifierRun):
+class SaeConfig:
     """Stacked autoencoder (paper §IV.C, §V.B): greedy pretraining, softmax, fine-tuning.
 
     Pretraining runs the paper's learning rates and iterations, full batch, with Adam by
     default. Measured on the paper protocol, 784-100, seed 0: plain gradient descent
-    (``pretrain_optimizer="sgd"``) ends at cost 277 (paper Table VII: 313; 253 / 256 for
+    (``optimizer="sgd"``) ends at cost 277 (paper Table VII: 313; 253 / 256 for
     784-500 / 784-300 beside 256 / 260 in Tables I, IV), so it is the reading that matches the
     paper's costs, but its features give 0.607 / 0.630 / 0.633 test accuracy with 5 labels
     per class (label seeds 0-2), against 0.698 / 0.638 / 0.618 after Adam (cost 213), nearer
-    the paper's 70.2 %. An empty ``pretrain_lr`` or
-    ``pretrain_iterations`` takes the paper's schedule for the paper's three architectures,
-    else 0.01 / 1000 per layer. Fine-tuning on the labelled images, with ``lr_top`` for the
-    softmax layer and ``lr_body`` for the encoders, follows ``finetune_recipe`` (see
-    :class:`ClassifierRun`); the paper's recipe runs 2000 full-batch gradient-descent
-    iterations at Table IX's best pair (0.5, 0.001).
+    the paper's 70.2 %. Fine-tuning on the labelled images, with ``lr_top`` for the softmax
+    layer and ``lr_body`` for the encoders, follows ``finetune`` (``finetune_recipe`` names
+    the recipe it started from, see :func:`resolve_recipe`); the paper's recipe runs 2000
+    full-batch gradient-descent iterations at Table IX's best pair (0.5, 0.001).
     """
 
-    pretrain_lr: tuple[float, ...] = ()
-    pretrain_iterations: tuple[int, ...] = ()
-    pretrain_optimizer: str = "adam"
-    pretrain_batch_size: int = 0
-    pretrain_noise: str = "masking"
-    pretrain_noise_level: float = 0.0
-    sparsity_weight: float = 0.0
-    sparsity_target: float = 0.05
+    sizes: tuple[int, ...] = (784, 100)
     tied: bool = False
+    pretrain: tuple[AutoencoderTraining, ...] = paper_pretraining((784, 100))
+    labels_per_class: int | None = 5
+    labels_seed: int = 0
+    finetune_recipe: str = "paper"
+    finetune: Finetuning = FINETUNE_RECIPES["paper"]
+    protocol: str = "paper"
+    seed: int = 0
+    data_seed: int = 0
+    device: str = "cpu"
 
     def __post_init__(self) -> None:
-        super().__post_init__()
-        sizes = self.sizes
-        paper = PAPER_PRETRAINING.get(sizes, (DEFAULT_LAYER_SCHEDULE,) * (len(sizes) - 1))
-        lrs = tuple(float(v) for v in self.pretrain_lr) or tuple(lr for lr, _ in paper)
-        its = tuple(int(v) for v in self.pretrain_iterations) or tuple(n for _, n in paper)
-        object.__setattr__(self, "pretrain_lr", _per_layer(lrs, len(sizes) - 1, "--pretrain-lr"))
-        object.__setattr__(self, "pretrain_iterations",
-                           _per_layer(its, len(sizes) - 1, "--pretrain-iterations"))  # fmt: skip
-        for lr, n in zip(self.pretrain_lr, self.pretrain_iterations):
-            self.layer_training(lr, n)  # validates each layer's settings
+        check_sizes(self.sizes)
+        if len(self.pretrain) != len(self.sizes) - 1:
+            raise SdaeError(f"{len(self.sizes) - 1} layers but {len(self.pretrain)} pretraining "
+                            "settings; give one per layer")  # fmt: skip
+        _check_recipe(self.finetune_recipe)
+        _check_run(self)
+        _check_labels(self)
 
-    def layer_training(self, lr: float, iterations: int) -> AutoencoderTraining:
-        return AutoencoderTraining(
-            lr=lr, iterations=iterations, optimizer=self.pretrain_optimizer,
-            batch_size=self.pretrain_batch_size, noise=self.pretrain_noise,
-            noise_level=self.pretrain_noise_level, sparsity_target=self.sparsity_target,
-            sparsity_weight=self.sparsity_weight,
-        )  # fmt: skip
-
-    def schedule(self) -> list[AutoencoderTraining]:
-        return [self.layer_training(lr, n)
-                for lr, n in zip(self.pretrain_lr, self.pretrain_iterations)]  # fmt: skip
-
-
-BASELINES = ("knn", "logreg", "mlp", "cnn")
+    @property
+    def arch(self) -> str:
+        return "-".join(map(str, self.sizes))
 
 
 @dataclass(frozen=True)
-class BaselineConfig(ClassifierRun):
-    """A baseline classifier on the same labelled images as :class:`SaeConfig`.
+class KnnSettings:
+    """k-nearest neighbours on raw pixels."""
 
-    ``knn``: k-nearest neighbours on raw pixels (``k``); ``logreg``: multinomial logistic
-    regression on raw pixels (``c`` the inverse L2 strength); ``mlp``: the network of
-    ``arch`` with a softmax layer, from random weights, fine-tuned exactly like the stacked
-    autoencoder (same recipe and settings): the ablation of pretraining; ``cnn``:
-    :class:`~sdae.models.SmallCNN`, Adam at ``cnn_lr`` for ``epochs`` over the labelled set.
-    Only ``mlp`` fine-tunes; for the others the fine-tuning fields are None.
-    """
-
-    model: str = "knn"
     k: int = 1
+
+    def __post_init__(self) -> None:
+        if isinstance(self.k, bool) or not isinstance(self.k, int) or self.k < 1:
+            raise SdaeError(f"--k must be a whole number >= 1, not {self.k!r}")
+
+
+@dataclass(frozen=True)
+class LogregSettings:
+    """Multinomial logistic regression on raw pixels; ``c`` the inverse L2 strength."""
+
     c: float = 1.0
-    cnn_lr: float = 0.001
+
+    def __post_init__(self) -> None:
+        if not self.c > 0 or self.c == float("inf"):
+            raise SdaeError(f"--c must be a finite number > 0, not {self.c}")
+
+
+@dataclass(frozen=True)
+class MlpSettings:
+    """The network of ``sizes`` with a softmax layer, from random weights, fine-tuned exactly
+    like the stacked autoencoder: the ablation of pretraining."""
+
+    sizes: tuple[int, ...] = (784, 100)
+    finetune_recipe: str = "paper"
+    finetune: Finetuning = FINETUNE_RECIPES["paper"]
+
+    def __post_init__(self) -> None:
+        check_sizes(self.sizes)
+        _check_recipe(self.finetune_recipe)
+
+    @property
+    def arch(self) -> str:
+        return "-".join(map(str, self.sizes))
+
+
+@dataclass(frozen=True)
+class CnnSettings:
+    """:class:`~sdae.models.SmallCNN`, Adam at ``lr`` for ``epochs`` over the labelled set."""
+
+    lr: float = 0.001
     epochs: int = 5
     batch_size: int = 128
+
+    def __post_init__(self) -> None:
+        check_optimizer("adam", self.lr, self.epochs, 0)
+        if self.epochs < 1 or self.batch_size < 1:
+            raise SdaeError("--epochs and --batch-size must be at least 1")
+
+
+BASELINES = {"knn": KnnSettings, "logreg": LogregSettings, "mlp": MlpSettings,
+             "cnn": CnnSettings}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class BaselineConfig:
+    """A baseline classifier of Table X on the same labelled images as :class:`SaeConfig`
+    with the same seeds; ``settings`` holds what ``model`` needs and nothing else."""
+
+    model: str = "knn"
+    settings: KnnSettings | LogregSettings | MlpSettings | CnnSettings = KnnSettings()
+    labels_per_class: int | None = 5
+    labels_seed: int = 0
+    protocol: str = "paper"
+    seed: int = 0
+    data_seed: int = 0
+    device: str = "cpu"
 
     def __post_init__(self) -> None:
         if self.model not in BASELINES:
             raise SdaeError(f"unknown baseline {self.model!r}; choose one of "
                             f"{', '.join(BASELINES)}")  # fmt: skip
-        super().__post_init__()
-        if self.k < 1:
-            raise SdaeError(f"--k must be at least 1, not {self.k}")
-        if not self.c > 0:
-            raise SdaeError(f"--c must be > 0, not {self.c}")
-        if self.epochs < 1 or self.batch_size < 1:
-            raise SdaeError("--epochs and --batch-size must be at least 1")
-        check_optimizer("adam", self.cnn_lr, 1, 0)
+        if type(self.settings) is not BASELINES[self.model]:
+            raise SdaeError(f"baseline {self.model} takes {BASELINES[self.model].__name__}, "
+                            f"not {type(self.settings).__name__}")  # fmt: skip
+        _check_run(self)
+        _check_labels(self)
 
-    def fine_tunes(self) -> bool:
-        return self.model == "mlp"
+
+CONFIGS = {"dae": DaeConfig, "sae": SaeConfig, "baseline": BaselineConfig}
+
+# The command line onto the tree: flag (argparse dest) -> path of the setting it sets.
+_RUN = {"protocol": "protocol", "seed": "seed", "data_seed": "data_seed", "device": "device"}
+_LABELS = {"labels_per_class": "labels_per_class", "labels_seed": "labels_seed"}
+_FINETUNE = {
+    "lr_top": "lr_top", "lr_body": "lr_body", "finetune_iterations": "iterations",
+    "finetune_optimizer": "optimizer", "finetune_batch_size": "batch_size",
+    "finetune_schedule": "schedule", "input_dropout": "input_dropout", "augment": "augment",
+}  # fmt: skip
+FLAGS: dict[str, dict[str, str]] = {
+    "dae": {
+        "hidden": "hidden", "tied": "tied", "test_noise": "test_noise",
+        "train_noise": "train.noise_level", "noise": "train.noise",
+        "optimizer": "train.optimizer", "lr": "train.lr", "iterations": "train.iterations",
+        "batch_size": "train.batch_size", "fixed_noise": "train.fixed_noise", **_RUN,
+    },
+    "sae": {
+        "arch": "sizes", "tied": "tied", **_LABELS, "finetune_recipe": "finetune_recipe",
+        **{flag: f"finetune.{f}" for flag, f in _FINETUNE.items()},
+        "pretrain_lr": "pretrain[].lr", "pretrain_iterations": "pretrain[].iterations",
+        "pretrain_optimizer": "pretrain[].optimizer",
+        "pretrain_batch_size": "pretrain[].batch_size", "pretrain_noise": "pretrain[].noise",
+        "pretrain_noise_level": "pretrain[].noise_level",
+        "sparsity_weight": "pretrain[].sparsity_weight",
+        "sparsity_target": "pretrain[].sparsity_target", **_RUN,
+    },
+    "baseline": {
+        "model": "model", **_LABELS, "k": "settings.k", "c": "settings.c",
+        "cnn_lr": "settings.lr", "epochs": "settings.epochs", "batch_size": "settings.batch_size",
+        "arch": "settings.sizes", "finetune_recipe": "settings.finetune_recipe",
+        **{flag: f"settings.finetune.{f}" for flag, f in _FINETUNE.items()}, **_RUN,
+    },
+}  # fmt: skip
+# flags whose text needs parsing into the tree's type
+_PARSE = {"arch": parse_arch, "labels_per_class": parse_labels, "augment": parse_augment}
+
+
+def _base(command: str, given: dict[str, object]):
+    """The defaults that depend on other settings: the paper's pretraining for the
+    architecture, the recipe for the label budget, the baseline's own settings."""
+    labels = given.get("labels_per_class", 5)
+    if command == "dae":
+        return DaeConfig()
+    sizes = given.get("arch", (784, 100))
+    recipe = resolve_recipe(given.get("finetune_recipe") or "auto", labels)
+    if command == "sae":
+        return SaeConfig(sizes=sizes, pretrain=paper_pretraining(sizes), labels_per_class=labels,
+                         finetune_recipe=recipe, finetune=FINETUNE_RECIPES[recipe])
+    model = given.get("model", "knn")
+    if model == "mlp":
+        settings = MlpSettings(sizes, recipe, FINETUNE_RECIPES[recipe])
+    else:
+        settings = BASELINES.get(model, KnnSettings)()
+    return BaselineConfig(model=model, settings=settings, labels_per_class=labels)
+
+
+def from_flags(command: str, flags: dict[str, object]):
+    """The config of ``command`` (``dae``, ``sae``, ``baseline``) from flag values (argparse
+    dests; None or an empty tuple means not given). Flags a baseline does not use (``--k``
+    for a CNN) are left out of its config."""
+    table = FLAGS[command]
+    unknown = sorted(set(flags) - set(table))
+    if unknown:
+        raise SdaeError(f"{unknown[0]!r} is not a setting of sdae {command}")
+    given = {k: _PARSE[k](v) if k in _PARSE else v for k, v in flags.items()
+             if v is not None and v != ()}  # fmt: skip
+    base = _base(command, given)
+    consumed = () if command == "dae" else ("arch", "labels_per_class", "finetune_recipe", "model")
+    changes = {table[k]: v for k, v in given.items() if k not in consumed}
+    changes = {p: v for p, v in changes.items() if has_path(base, p)}
+    names = {p: "--" + k.replace("_", "-") for k, p in table.items()}
+    return apply(base, changes, names)
+
+
+def load_config(command: str, data: object):
+    """A config from its ``config.json`` contents: the tree, or the flat form written before
+    it (which holds the command's flags)."""
+    cls = CONFIGS[command]
+    if not isinstance(data, dict):
+        raise SdaeError(f"config: expected an object of settings, got {type(data).__name__}")
+    if set(data) <= {f.name for f in dataclasses.fields(cls)}:
+        return from_json(cls, data)
+    return from_flags(command, {k: tuple(v) if isinstance(v, list) else v
+                                for k, v in data.items()})  # fmt: skip

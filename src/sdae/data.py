@@ -16,7 +16,9 @@ from __future__ import annotations
 import functools
 import gzip
 import hashlib
+import math
 import os
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -61,6 +63,10 @@ SYSTEM_DIR = Path("/usr/share/datasets/fashion-mnist")
 IDX_MAGIC = {0x00000801: 1, 0x00000803: 3}  # unsigned-byte labels (1 dim), images (3 dims)
 # images per class (train, test): the paper's subsets, everything, and a small preview
 PROTOCOLS = {"paper": (600, 60), "full": (None, None), "mini": (100, 30)}
+# Above the largest file (47,040,016 bytes): a gzip bomb is one line, not exhausted memory.
+MAX_IDX_BYTES = 64 * 2**20
+_CHUNK = 64 * 2**10  # small reads: one large read() preallocates its whole size
+_REPLACE = "replace the file, or delete it and run `sdae data` again"
 
 
 def cache_dir() -> Path:
@@ -69,9 +75,13 @@ def cache_dir() -> Path:
 
 
 def _file_in(folder: Path, name: str) -> Path | None:
+    """``name`` (.gz or plain) in ``folder``; an unreadable folder holds none: search past it."""
     for candidate in (folder / f"{name}.gz", folder / name):
-        if candidate.is_file():
-            return candidate
+        try:
+            if candidate.is_file():
+                return candidate
+        except OSError:
+            return None
     return None
 
 
@@ -113,10 +123,7 @@ def locate_data(
     if explicit:
         folder = Path(explicit).expanduser()
         if not _complete(folder):
-            raise SdaeError(
-                f"{folder} does not hold the four Fashion-MNIST IDX files "
-                f"({', '.join(FILES)}, .gz or plain); {_how_to_get()}"
-            )
+            _explain(folder)
         return folder
     folders = search if search is not None else (cache_dir(), SYSTEM_DIR)
     for folder in folders:
@@ -133,35 +140,81 @@ def locate_data(
     raise SdaeError(f"Fashion-MNIST not found (looked in {looked}; {reason}): {_how_to_get()}")
 
 
-def _read_bytes(path: Path) -> bytes:
+def _explain(folder: Path) -> None:
+    """Raise why a folder the user named is unusable: a file, unreadable, or files missing."""
+    fix = "pass --data-dir (or SDAE_DATA) the folder that holds the four IDX files"
     try:
-        if path.suffix == ".gz":
-            with gzip.open(path, "rb") as f:
-                return f.read()
-        return path.read_bytes()
-    except (OSError, EOFError) as exc:
-        raise SdaeError(f"{path}: cannot read it ({exc}); replace the file") from None
+        if folder.is_file():
+            raise SdaeError(f"{folder} is a file, not a folder; {fix}")
+        if folder.is_dir() and not os.access(folder, os.R_OK | os.X_OK):
+            raise PermissionError(13, "Permission denied")
+        odd = [c for n in FILES for c in (folder / f"{n}.gz", folder / n) if c.is_dir()]
+    except OSError as exc:
+        raise SdaeError(
+            f"{folder}: cannot read the folder ({exc.strerror or exc}); "
+            f"make it readable (`chmod u+rx {folder}`) or {fix}"
+        ) from None
+    if odd:
+        raise SdaeError(f"{odd[0]} is a folder, not an IDX file; remove it and put the file there")
+    missing = ", ".join(n for n in FILES if _file_in(folder, n) is None)
+    raise SdaeError(
+        f"{folder} does not hold the four Fashion-MNIST IDX files (missing {missing}; "
+        f".gz or plain); {_how_to_get()}"
+    )
+
+
+def _open(path: Path):  # one place to open data files (tests make it fail)
+    return gzip.open(path, "rb") if path.suffix == ".gz" else open(path, "rb")
+
+
+def _read_capped(f, path: Path) -> bytes:
+    """All bytes of ``f`` in small chunks, refusing more than ``MAX_IDX_BYTES``."""
+    chunks, total = [], 0
+    while chunk := f.read(_CHUNK):
+        total += len(chunk)
+        if total > MAX_IDX_BYTES:
+            raise SdaeError(f"{path}: over {MAX_IDX_BYTES} bytes, not Fashion-MNIST; {_REPLACE}")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _read_bytes(path: Path) -> bytes:
+    """The IDX bytes of ``path``; every way a file can be unreadable is one line naming it
+    (corrupt gzip raises zlib.error, BadGzipFile or EOFError, not just OSError)."""
+    try:
+        with _open(path) as f:
+            return _read_capped(f, path)
+    except (OSError, EOFError, zlib.error) as exc:
+        reason, fix = getattr(exc, "strerror", None) or str(exc), _REPLACE
+        if isinstance(exc, PermissionError):
+            fix = f"make it readable (`chmod u+r {path}`) or {_REPLACE}"
+        elif isinstance(exc, IsADirectoryError):
+            reason, fix = "a folder, not a file", "remove the folder and put the IDX file there"
+        elif isinstance(exc, (zlib.error, gzip.BadGzipFile, EOFError)):
+            reason = f"corrupt gzip data: {exc}"
+        raise SdaeError(f"{path}: cannot read it ({reason}); {fix}") from None
 
 
 def parse_idx(raw: bytes, name: str = "<bytes>") -> np.ndarray:
     """Parse IDX bytes (unsigned-byte type only) into a uint8 array, trusting no header field.
 
-    Shapes: labels ``[N]``, images ``[N, rows, cols]``.
+    Shapes: labels ``[N]``, images ``[N, rows, cols]``. The declared size is only compared
+    with the bytes present, never allocated: a forged header cannot exhaust memory.
     """
     if len(raw) < 4:
-        raise SdaeError(f"{name}: only {len(raw)} bytes, too short for an IDX header")
+        raise SdaeError(f"{name}: only {len(raw)} bytes, too short for IDX; replace the file")
     magic = int.from_bytes(raw[:4], "big")
     if magic not in IDX_MAGIC:
         raise SdaeError(
             f"{name}: wrong magic number 0x{magic:08x} (expected 0x00000801 for labels or "
-            "0x00000803 for images); this is not an IDX file of unsigned bytes"
+            "0x00000803 for images); not an IDX file of unsigned bytes: replace the file"
         )
     ndim = IDX_MAGIC[magic]
     header = 4 + 4 * ndim
     if len(raw) < header:
-        raise SdaeError(f"{name}: truncated header ({len(raw)} bytes, need {header})")
+        raise SdaeError(f"{name}: truncated header ({len(raw)}/{header} bytes); replace the file")
     dims = [int.from_bytes(raw[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim)]
-    expected = int(np.prod(dims, dtype=np.int64))
+    expected = math.prod(dims)  # exact: up to (2**32 - 1) ** 3 would overflow int64
     if len(raw) - header != expected:
         raise SdaeError(
             f"{name}: truncated or padded data: header says {'x'.join(map(str, dims))} = "

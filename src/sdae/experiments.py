@@ -1,8 +1,10 @@
 """Running one experiment end to end: data -> training -> evaluation -> files in a folder.
 
-Each ``run_*`` function takes a frozen config and an output folder, and writes
-``config.json``, the figures, the weights and, last, ``metrics.json`` (so a folder with a
-``metrics.json`` holds a finished run). It returns the metrics dict.
+Each ``run_*`` function takes a frozen config and an output folder, checks the folder before
+the data loads, and writes ``config.json``, the figures, the weights and, last,
+``metrics.json`` into a staging folder that replaces ``out`` only when the run has finished
+(:func:`sdae.outputs.staged_dir`). It returns the metrics dict. The ``write_*`` functions do
+the same work into a folder that already exists (``sdae reproduce`` stages its own).
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import torch
 
 from sdae import baselines, figures
 from sdae.checkpoints import save_model
-from sdae.config import BaselineConfig, DaeConfig, SaeConfig, generator
+from sdae.config import BaselineConfig, DaeConfig, SaeConfig, labels_text
 from sdae.data import (
     CLASS_NAMES,
     N_CLASSES,
@@ -30,20 +32,9 @@ from sdae.errors import SdaeError
 from sdae.evaluation import accuracy, confusion_matrix, denoising_scores, mean_image, predict
 from sdae.models import Autoencoder, StackedAutoencoder, StackedClassifier, seeded
 from sdae.noise import corrupt
-from sdae.outputs import write_json
+from sdae.outputs import RESULT_FILE, check_out_dir, staged_dir, write_json
+from sdae.rng import Streams
 from sdae.training import finetune, pretrain_stack, reconstruction_cost, train_autoencoder
-
-RESULT_FILE = "metrics.json"
-
-
-def prepare_out_dir(out: str | Path, overwrite: bool = False) -> Path:
-    """Refuse to overwrite a finished run unless asked: results are never silently lost."""
-    out = Path(out)
-    if out.exists() and not out.is_dir():
-        raise SdaeError(f"--out {out} is a file; give a folder")
-    if (out / RESULT_FILE).exists() and not overwrite:
-        raise SdaeError(f"{out} already holds a finished run; pass --overwrite or another --out")
-    return out
 
 
 def load_splits(protocol: str, data_seed: int, device: str, data_dir=None, download=True):
@@ -68,7 +59,7 @@ def train_dae(config: DaeConfig, train: Split, *, progress: bool = False):
     model.to(config.device)
     start = time.perf_counter()
     history = train_autoencoder(
-        model, train.x, config.training(), generator(config.seed, "train-noise", config.device),
+        model, train.x, config.train, Streams(config.seed, "train-", config.device),
         desc=f"DAE noise {config.train_noise}", progress=progress,
     )  # fmt: skip
     return model.eval(), history, time.perf_counter() - start
@@ -81,7 +72,7 @@ def evaluate_dae(model: Autoencoder, config: DaeConfig, train: Split, test: Spli
     Returns ``(metrics, noisy [N, 784], denoised [N, 784])``.
     """
     noisy = corrupt(test.x, config.noise, test_noise,
-                    generator(config.seed, "test-noise", config.device))  # fmt: skip
+                    Streams(config.seed, device=config.device).generator("test-noise"))
     with torch.no_grad():
         test_cost = float(reconstruction_cost(model(noisy), test.x))
         denoised = model.reconstruct(noisy)
@@ -113,8 +104,15 @@ def run_dae(
     original / noisy / denoised, one test image per class, Figs 6/8/10/11),
     ``model.safetensors`` and ``metrics.json``.
     """
-    out = prepare_out_dir(out, overwrite)
+    check_out_dir(out, overwrite)
     train, test = load_splits(config.protocol, config.data_seed, config.device, data_dir, download)
+    with staged_dir(out, overwrite) as folder:
+        return write_dae(config, folder, train, test, progress=progress)
+
+
+def write_dae(config: DaeConfig, out: Path, train: Split, test: Split, *,
+              progress: bool = False) -> dict[str, Any]:
+    """The work of :func:`run_dae`, into the existing folder ``out``."""
     write_json(out / "config.json", config)
     model, history, seconds = train_dae(config, train, progress=progress)
     scores, noisy, denoised = evaluate_dae(model, config, train, test, config.test_noise)
@@ -131,10 +129,10 @@ def run_dae(
     return metrics
 
 
-def labelled_indices(pool: Split, labels_per_class: int | str, labels_seed: int) -> np.ndarray:
+def labelled_indices(pool: Split, labels_per_class: int | None, labels_seed: int) -> np.ndarray:
     """Positions in ``pool`` of the labelled images: ``labels_per_class`` of each class,
-    drawn stratified by ``labels_seed`` (independent of the weights' seed), or all."""
-    if labels_per_class == "all":
+    drawn stratified by ``labels_seed`` (independent of the weights' seed), or all (None)."""
+    if labels_per_class is None:
         return np.arange(len(pool))
     counts = np.bincount(pool.y.cpu().numpy(), minlength=N_CLASSES)
     if labels_per_class > counts.min():
@@ -167,9 +165,8 @@ def pretrain_model(config: SaeConfig, train: Split, *, progress: bool = False):
     with seeded(config.seed):
         model = StackedClassifier(StackedAutoencoder(config.sizes, config.tied))
     model.to(config.device)
-    histories = pretrain_stack(model.stack, train.x, config.schedule(),
-                               generator(config.seed, "pretrain", config.device),
-                               progress=progress)  # fmt: skip
+    histories = pretrain_stack(model.stack, train.x, config.pretrain,
+                               Streams(config.seed, device=config.device), progress=progress)
     return model, histories
 
 
@@ -181,9 +178,8 @@ def finetune_model(model: StackedClassifier, config: SaeConfig, train: Split,
     """
     labelled = labelled_indices(train, config.labels_per_class, config.labels_seed)
     idx = torch.as_tensor(labelled, device=train.x.device)
-    history = finetune(model, train.x[idx], train.y[idx], config.finetuning(),
-                       generator=generator(config.seed, "finetune", config.device),
-                       progress=progress)  # fmt: skip
+    history = finetune(model, train.x[idx], train.y[idx], config.finetune,
+                       rng=Streams(config.seed, "finetune-", config.device), progress=progress)
     return history, len(labelled)
 
 
@@ -219,19 +215,27 @@ def run_sae(config: SaeConfig, out: str | Path, *, data_dir=None, progress: bool
     ``confusion.png``, ``model.safetensors`` and ``metrics.json``. ``train_accuracy`` is
     measured on the whole pool (the paper's 51.18 % cannot be the accuracy on 10 images).
     """
-    out = prepare_out_dir(out, overwrite)
+    check_out_dir(out, overwrite)
     train, test = load_splits(config.protocol, config.data_seed, config.device, data_dir, download)
     labelled_indices(train, config.labels_per_class, config.labels_seed)  # fail before training
+    with staged_dir(out, overwrite) as folder:
+        return write_sae(config, folder, train, test, progress=progress)
+
+
+def write_sae(config: SaeConfig, out: Path, train: Split, test: Split, *,
+              progress: bool = False) -> dict[str, Any]:
+    """The work of :func:`run_sae`, into the existing folder ``out``."""
     write_json(out / "config.json", config)
+    labels = labels_text(config.labels_per_class)
     start = time.perf_counter()
     model, layer_histories = pretrain_model(config, train, progress=progress)
     ft_history, n_labelled = finetune_model(model, config, train, progress=progress)
     seconds = time.perf_counter() - start
     pretraining_figure(out / "layer_costs.png", config, layer_histories)
     figures.cost_curve(out / "finetune_cost.png", {"cost": ft_history},
-                       f"Fine-tuning, {config.labels_per_class} labels per class", log=True)
+                       f"Fine-tuning, {labels} labels per class", log=True)
     metrics = classification_result(
-        model, train, test, out, f"SAE {config.arch}, {config.labels_per_class} labels/class",
+        model, train, test, out, f"SAE {config.arch}, {labels} labels/class",
         pretrain=layer_histories, finetune=ft_history, seconds=seconds, n_labelled=n_labelled,
     )  # fmt: skip
     save_model(out / "model.safetensors", model, config)
@@ -240,17 +244,16 @@ def run_sae(config: SaeConfig, out: str | Path, *, data_dir=None, progress: bool
 
 
 def _fit_baseline(config: BaselineConfig, x: torch.Tensor, y: torch.Tensor, progress: bool):
-    gen = generator(config.seed, "baseline", config.device)
+    s, seed, device = config.settings, config.seed, config.device
     if config.model == "knn":
-        return baselines.fit_knn(x, y, config.k)
+        return baselines.fit_knn(x, y, s.k)
     if config.model == "logreg":
-        return baselines.fit_logreg(x, y, config.c)
+        return baselines.fit_logreg(x, y, s.c)
     if config.model == "mlp":
-        return baselines.fit_mlp(x, y, config.sizes, config.finetuning(), seed=config.seed,
-                                 generator=gen, progress=progress)  # fmt: skip
-    return baselines.fit_cnn(x, y, lr=config.cnn_lr, epochs=config.epochs,
-                             batch_size=config.batch_size, seed=config.seed, generator=gen,
-                             progress=progress)  # fmt: skip
+        return baselines.fit_mlp(x, y, s.sizes, s.finetune, seed=seed,
+                                 rng=Streams(seed, "finetune-", device), progress=progress)
+    return baselines.fit_cnn(x, y, lr=s.lr, epochs=s.epochs, batch_size=s.batch_size, seed=seed,
+                             rng=Streams(seed, "cnn-", device), progress=progress)
 
 
 def run_baseline(config: BaselineConfig, out: str | Path, *, data_dir=None,
@@ -261,8 +264,16 @@ def run_baseline(config: BaselineConfig, out: str | Path, *, data_dir=None,
     Writes ``config.json``, ``confusion.png``, ``metrics.json`` (the SAE's keys) and, for
     the PyTorch models, ``finetune_cost.png`` and ``model.safetensors``.
     """
-    out = prepare_out_dir(out, overwrite)
+    check_out_dir(out, overwrite)
     train, test = load_splits(config.protocol, config.data_seed, config.device, data_dir, download)
+    labelled_indices(train, config.labels_per_class, config.labels_seed)  # fail before training
+    with staged_dir(out, overwrite) as folder:
+        return write_baseline(config, folder, train, test, progress=progress)
+
+
+def write_baseline(config: BaselineConfig, out: Path, train: Split, test: Split, *,
+                   progress: bool = False) -> dict[str, Any]:
+    """The work of :func:`run_baseline`, into the existing folder ``out``."""
     labelled = labelled_indices(train, config.labels_per_class, config.labels_seed)
     write_json(out / "config.json", config)
     idx = torch.as_tensor(labelled, device=train.x.device)
@@ -273,7 +284,8 @@ def run_baseline(config: BaselineConfig, out: str | Path, *, data_dir=None,
         figures.cost_curve(out / "finetune_cost.png", {"cost": history},
                            f"{config.model} training cost", log=True)  # fmt: skip
     metrics = classification_result(
-        model, train, test, out, f"{config.model}, {config.labels_per_class} labels/class",
+        model, train, test, out,
+        f"{config.model}, {labels_text(config.labels_per_class)} labels/class",
         pretrain=[], finetune=history, seconds=train_seconds, n_labelled=len(labelled),
     )  # fmt: skip
     if isinstance(model, torch.nn.Module):

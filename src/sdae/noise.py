@@ -47,7 +47,10 @@ def salt_and_pepper(x: torch.Tensor, p: float, generator: torch.Generator) -> to
 
 def salt_and_pepper_fresh(x: torch.Tensor, p: float, generator: torch.Generator) -> torch.Tensor:
     """Fresh-draw reading: P(1) = p, P(0) = (1 - p) p, P(kept) = (1 - p)^2."""
-    r1, r2 = _uniform(x, generator), _uniform(x, generator)
+    # both draws of an image are made together, so a batch's draws do not depend on how
+    # the images are split into batches
+    r = torch.rand((len(x), 2, *x.shape[1:]), generator=generator, device=generator.device)
+    r1, r2 = r.to(x.device).unbind(1)
     return x.masked_fill(r2 > 1.0 - p, 0.0).masked_fill_(r1 < p, 1.0)
 
 

@@ -11,30 +11,49 @@ from __future__ import annotations
 
 import base64
 import html
-import shutil
 import statistics
 from pathlib import Path
 from typing import Any
 
-from sdae.outputs import atomic_write_text, read_json, write_json
+from sdae.outputs import atomic_write_text, copy_file, read_json, to_jsonable, write_json
 from sdae.paper import load_paper_numbers, paper_table
+from sdae.plan import (
+    FINETUNE_TABLES,
+    FRESH,
+    KNN_LABELS,
+    PRETRAIN_TABLE,
+    TEN_LABELS,
+    ExperimentResult,
+    select,
+)
 
 ACC_TOL, COST_TOL = 5.0, 0.15  # "reproduced": within 5 accuracy points / 15 % of a cost
-FIGURES = {  # paper figure -> (experiment prefix, file in its folder, caption)
-    "5": ("dae-train0.1", "cost.png", "Training cost vs iterations, train noise 0.1"),
-    "6": ("dae-train0.1", "reconstructions_test0.1.png", "Train noise 0.1, test noise 0.1"),
-    "7": ("dae-train0.3", "cost.png", "Training cost vs iterations, train noise 0.3"),
-    "8": ("dae-train0.3", "reconstructions_test0.5.png", "Train noise 0.3, test noise 0.5"),
-    "9": ("dae-train0.5", "cost.png", "Training cost vs iterations, train noise 0.5"),
-    "10": ("dae-train0.5", "reconstructions_test0.3.png", "Train noise 0.5, test noise 0.3"),
-    "11": ("dae-train0.5", "reconstructions_test0.5.png", "Train noise 0.5, test noise 0.5"),
-    "12": ("pretrain-arch1", "layer_costs.png", "Layer-wise pretraining costs, architecture 1"),
+_DAE = {"kind": "dae", "noise": "salt-and-pepper"}
+FIGURES = {  # paper figure -> (which experiment, file in its folder, caption)
+    "5": ({**_DAE, "train_noise": 0.1}, "cost.png",
+          "Training cost vs iterations, train noise 0.1"),
+    "6": ({**_DAE, "train_noise": 0.1}, "reconstructions_test0.1.png",
+          "Train noise 0.1, test noise 0.1"),
+    "7": ({**_DAE, "train_noise": 0.3}, "cost.png",
+          "Training cost vs iterations, train noise 0.3"),
+    "8": ({**_DAE, "train_noise": 0.3}, "reconstructions_test0.5.png",
+          "Train noise 0.3, test noise 0.5"),
+    "9": ({**_DAE, "train_noise": 0.5}, "cost.png",
+          "Training cost vs iterations, train noise 0.5"),
+    "10": ({**_DAE, "train_noise": 0.5}, "reconstructions_test0.3.png",
+           "Train noise 0.5, test noise 0.3"),
+    "11": ({**_DAE, "train_noise": 0.5}, "reconstructions_test0.5.png",
+           "Train noise 0.5, test noise 0.5"),
+    "12": ({"kind": "pretrain", "arch": 1}, "layer_costs.png",
+           "Layer-wise pretraining costs, architecture 1"),
 }
 EXTRA_FIGURES = {
-    "11b": ("dae-fresh-train0.5", "reconstructions_test0.5.png",
+    "11b": ({"kind": "dae", "noise": FRESH, "train_noise": 0.5}, "reconstructions_test0.5.png",
             "Fresh-draw reading of the pseudo-code: train 0.5, test 0.5"),
-    "12b": ("pretrain-arch2", "layer_costs.png", "Layer-wise pretraining, architecture 2"),
-    "12c": ("pretrain-arch3", "layer_costs.png", "Layer-wise pretraining, architecture 3"),
+    "12b": ({"kind": "pretrain", "arch": 2}, "layer_costs.png",
+            "Layer-wise pretraining, architecture 2"),
+    "12c": ({"kind": "pretrain", "arch": 3}, "layer_costs.png",
+            "Layer-wise pretraining, architecture 3"),
 }
 
 
@@ -53,32 +72,25 @@ def _cell(paper: float | None, ours: list[float], kind: str) -> dict[str, Any]:
             "reproduced": ok, "kind": kind, "values": list(ours)}  # fmt: skip
 
 
-def _by_prefix(results: dict, prefix: str) -> list[dict]:
-    return [r for name, r in sorted(results.items()) if name.rsplit("-seed", 1)[0] == prefix]
+def _metrics(results: list[ExperimentResult], **fields) -> list[dict[str, Any]]:
+    return [r.metrics for r in select(results, **fields)]
 
 
-def _finetune_prefix(k: int, labels: int, top, body) -> str:
-    return f"finetune-arch{k}-l{labels}-top{top}-body{body}"
-
-
-def build_tables(results: dict[str, dict]) -> dict[str, dict]:
+def build_tables(results: list[ExperimentResult]) -> dict[str, dict]:
     """Tables I-X plus ``DAE`` and ``10 labels``: rows of cells paper / ours / difference."""
-    from sdae.reproduce import FINETUNE_TABLES, KNN_LABELS, PRETRAIN_TABLE
-
     tables: dict[str, dict] = {}
     for k, tid in PRETRAIN_TABLE.items():
-        runs = _by_prefix(results, f"pretrain-arch{k}")
+        runs = _metrics(results, kind="pretrain", arch=k)
         rows = [{"label": f"{row['layer']} (lr {row['lr']}, {row['iterations']} it.)",
                  "final_cost": _cell(row["final_cost"],
-                                     [r["metrics"]["pretrain_final_costs"][i] for r in runs],
-                                     "cost")}
+                                     [m["pretrain_final_costs"][i] for m in runs], "cost")}
                 for i, row in enumerate(paper_table(tid)["rows"])]  # fmt: skip
         tables[tid] = {"caption": paper_table(tid)["caption"], "rows": rows}
     for (k, labels), tid in FINETUNE_TABLES.items():
         rows = []
         for row in paper_table(tid)["rows"]:
-            runs = _by_prefix(results, _finetune_prefix(k, labels, row["lr_top"], row["lr_body"]))
-            m = [r["metrics"] for r in runs]
+            m = _metrics(results, kind="finetune", arch=k, labels=labels, lr_top=row["lr_top"],
+                         lr_body=row["lr_body"])  # fmt: skip
             rows.append({
                 "label": f"lr top {row['lr_top']}, body {row['lr_body']}",
                 "final_cost": _cell(row["final_cost"], [x["finetune_final_cost"] for x in m],
@@ -90,18 +102,17 @@ def build_tables(results: dict[str, dict]) -> dict[str, dict]:
             })  # fmt: skip
         tables[tid] = {"caption": paper_table(tid)["caption"], "rows": rows}
     paper = load_paper_numbers()
-    ten = _by_prefix(results, _finetune_prefix(3, 10, 0.5, 0.001))
+    ten = _metrics(results, kind="finetune", **TEN_LABELS)
     tables["10 labels"] = {"caption": "Ten labelled images per class (§VI.B), 784-100, "
                            "lr 0.5 / 0.001", "rows": [{"label": "test accuracy", "test_accuracy":
                            _cell(paper["ten_labels_test_accuracy"],
-                                 [100 * r["metrics"]["test_accuracy"] for r in ten],
-                                 "accuracy")}]}  # fmt: skip
-    tables["X"] = _table_x(results, tables, KNN_LABELS)
+                                 [100 * m["test_accuracy"] for m in ten], "accuracy")}]}
+    tables["X"] = _table_x(results, tables)
     tables["DAE"] = _dae_table(results)
     return tables
 
 
-def _table_x(results: dict, tables: dict, knn_labels: int) -> dict:
+def _table_x(results: list[ExperimentResult], tables: dict) -> dict:
     """Networks: the best of our three 5-label rows per architecture (the paper's values are
     its best rows: Table III row 2, Table IX row 2); KNN; CNN."""
     rows = []
@@ -113,31 +124,29 @@ def _table_x(results: dict, tables: dict, knn_labels: int) -> dict:
             cell = _cell(row["accuracy"], best["test_accuracy"]["values"], "accuracy")
             label += f", best 5-label row: {best['label']}"
         else:
-            prefix = f"knn-l{knn_labels}" if row["model"] == "KNN" else "cnn"
-            runs = _by_prefix(results, prefix)
-            cell = _cell(row["accuracy"], [100 * r["metrics"]["test_accuracy"] for r in runs],
+            runs = select(results, kind="knn" if row["model"] == "KNN" else "cnn")
+            cell = _cell(row["accuracy"], [100 * r.metrics["test_accuracy"] for r in runs],
                          "accuracy")  # fmt: skip
             if row["model"] == "KNN":
-                label += f" (1-NN, raw pixels, {knn_labels} labels/class)"
+                label += f" (1-NN, raw pixels, {KNN_LABELS} labels/class)"
             elif runs:
-                c = runs[0]["config"]
-                label += f" ({c['protocol']} protocol, all labels, {c['epochs']} epochs)"
+                c = runs[0].config
+                label += f" ({c.protocol} protocol, all labels, {c.settings.epochs} epochs)"
         rows.append({"label": label, "test_accuracy": cell})
     return {"caption": paper_table("X")["caption"], "rows": rows}
 
 
-def _dae_table(results: dict) -> dict:
+def _dae_table(results: list[ExperimentResult]) -> dict:
     """Experiments 1-4 (and the fresh-draw reading): PSNR / SSIM against the median filter.
     The paper reports pictures only, so there is no paper column."""
     rows = []
-    for prefix, tests, reading in (("dae-train0.1", (0.1,), "one-draw"),
-                                   ("dae-train0.3", (0.5,), "one-draw"),
-                                   ("dae-train0.5", (0.3, 0.5), "one-draw"),
-                                   ("dae-fresh-train0.5", (0.3, 0.5), "fresh-draw")):  # fmt: skip
-        runs = _by_prefix(results, prefix)
-        train = prefix.rsplit("train", 1)[1]
+    for train, tests, noise, reading in ((0.1, (0.1,), _DAE["noise"], "one-draw"),
+                                         (0.3, (0.5,), _DAE["noise"], "one-draw"),
+                                         (0.5, (0.3, 0.5), _DAE["noise"], "one-draw"),
+                                         (0.5, (0.3, 0.5), FRESH, "fresh-draw")):  # fmt: skip
+        runs = _metrics(results, kind="dae", train_noise=train, noise=noise)
         for q in tests:
-            m = [r["metrics"]["tests"][str(q)] for r in runs]
+            m = [x["tests"][str(q)] for x in runs]
             row = {"label": f"train {train} / test {q} ({reading})"}
             for key in ("psnr_noisy", "psnr_median", "psnr_denoised", "psnr_mean_image",
                         "ssim_noisy", "ssim_median", "ssim_denoised"):
@@ -278,17 +287,18 @@ def _html(blocks, out: Path) -> str:
             f"<style>{style}</style></head><body>{''.join(body)}</body></html>\n")
 
 
-def _collect_figures(out: Path, results: dict) -> dict[str, tuple[str, str]]:
-    """Copy seed 0's figures to ``out/figures/figNN.png``; returns fig -> (path, caption)."""
+def _collect_figures(out: Path, results: list[ExperimentResult]) -> dict[str, tuple[str, str]]:
+    """Copy seed 0's figures to ``out/figures/figNN.png`` (atomically); returns fig -> (path,
+    caption)."""
     figs = {}
-    for fig, (prefix, file, caption) in {**FIGURES, **EXTRA_FIGURES}.items():
-        src = out / "experiments" / f"{prefix}-seed0" / file
-        if src.exists():
+    for fig, (fields, file, caption) in {**FIGURES, **EXTRA_FIGURES}.items():
+        found = [r for r in select(results, **fields) if r.experiment.seed == 0]
+        src = out / "experiments" / found[0].experiment.name / file if found else None
+        if src is not None and src.exists():
             rel = f"figures/fig{fig.zfill(3)}_{Path(file).stem}.png"
             dest = out / rel
             if not dest.exists() or dest.read_bytes() != src.read_bytes():
-                dest.parent.mkdir(exist_ok=True)
-                shutil.copyfile(src, dest)
+                copy_file(src, dest)
             figs[fig] = (rel, caption)
     return figs
 
@@ -298,19 +308,23 @@ def _write_if_changed(path: Path, text: str) -> None:
         atomic_write_text(path, text)
 
 
-def write_report(out: Path, *, preset: dict, args: dict, results: dict,
+def write_report(out: Path, *, preset: Any, args: dict, results: list[ExperimentResult],
                  wall_seconds: float) -> dict[str, Any]:
     """Write ``report.md``, ``report.html`` and ``results.json`` into ``out`` (files whose
     content would not change are left untouched). Returns the results document."""
     tables = build_tables(results)
+    preset = to_jsonable(preset)
     summary = summarize(tables, preset)
     figs = _collect_figures(out, results)
     meta = {"preset": preset, "args": args, "wall_seconds": wall_seconds}
     blocks = _document(out, tables, summary, figs, meta)
-    doc = {**meta, "summary": summary, "tables": tables,
-           "figures": {k: v[0] for k, v in figs.items()}, "experiments": results}  # fmt: skip
+    experiments = {r.experiment.name: r.as_json() for r in results}
+    doc = to_jsonable({**meta, "summary": summary, "tables": tables,
+                       "figures": {k: v[0] for k, v in figs.items()},
+                       "experiments": experiments})  # fmt: skip
     _write_if_changed(out / "report.md", _md(blocks))
     _write_if_changed(out / "report.html", _html(blocks, out))
-    if not (out / "results.json").exists() or read_json(out / "results.json") != doc:
-        write_json(out / "results.json", doc)
+    path = out / "results.json"
+    if not path.exists() or read_json(path, "delete it; it is written again") != doc:
+        write_json(path, doc)
     return doc

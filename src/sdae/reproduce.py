@@ -1,11 +1,13 @@
 """One command re-runs every experiment of the paper, resumably, and writes the report.
 
-The work is a list of *experiments* (one DAE training, one stack's pretraining, one
-fine-tuning, one baseline), each run for every seed. Each experiment is written into
-``DIR/experiments/<name>.partial/`` and renamed to ``DIR/experiments/<name>/`` when finished
-(a folder rename is atomic), so an interrupted run resumes by skipping finished folders and
-the report is built only from finished ones. ``DIR/reproduce.json`` records the arguments
-that shape the results; running again with other ones is refused.
+The work is the list of experiments of :mod:`sdae.plan`, each run for every seed. Each
+experiment is written into ``DIR/experiments/<name>.partial/`` and renamed to
+``DIR/experiments/<name>/`` when finished (a folder rename is atomic), so a run killed at
+any moment, even by SIGKILL, resumes by skipping finished folders, and gives the same
+``results.json`` as an uninterrupted run in every value but the timings.
+``DIR/reproduce.json`` records the arguments that shape the results (preset, seeds,
+device, sdae's version): running again with other ones is refused. It also keeps the wall
+time, added up over every attempt, updated after each experiment.
 """
 
 from __future__ import annotations
@@ -15,26 +17,20 @@ import multiprocessing
 import os
 import shutil
 import time
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from tqdm.auto import tqdm
 
-from sdae import figures
+from sdae import __version__, figures
+from sdae.devices import check_device
 from sdae.errors import SdaeError
-from sdae.outputs import read_json, write_json
-from sdae.paper import paper_table
+from sdae.outputs import check_writable_parent, fsync_dir, read_json, write_json
+from sdae.plan import ARCHS, Experiment, ExperimentResult, plan
 
 RESULT = "result.json"
 STATE = "reproduce.json"
-ARCHS = {1: "784-500-200-100", 2: "784-300-100", 3: "784-100"}
-PRETRAIN_TABLE = {1: "I", 2: "IV", 3: "VII"}
-FINETUNE_TABLES = {(1, 1): "II", (1, 5): "III", (2, 1): "V", (2, 5): "VI", (3, 1): "VIII",
-                   (3, 5): "IX"}  # fmt: skip
-# DAE: train noise -> test noises; experiments 3 and 4 share one network (paper Fig. 9).
-DAE_RUNS = {0.1: (0.1,), 0.3: (0.5, 0.3), 0.5: (0.3, 0.5)}
-KNN_LABELS = 5  # 1-NN with 5 labels per class is the setting that lands near Table X's 55.4 %
 
 
 @dataclass(frozen=True)
@@ -58,77 +54,49 @@ PRESETS = {
 }
 
 
-@dataclass(frozen=True)
-class Experiment:
-    name: str
-    kind: str  # dae | pretrain | finetune | knn | cnn
-    seed: int
-    params: dict
-    needs: str | None = None  # name of an experiment whose folder this one reads
-
-
-def plan(preset: Preset, seeds: int) -> list[Experiment]:
-    """Every experiment of the paper for seeds ``0 .. seeds-1``, dependencies first."""
-    out: list[Experiment] = []
-    for s in range(seeds):
-        for p, tests in DAE_RUNS.items():
-            out.append(Experiment(f"dae-train{p}-seed{s}", "dae", s,
-                                  {"train_noise": p, "tests": tests, "noise": "salt-and-pepper"}))
-        out.append(Experiment(f"dae-fresh-train0.5-seed{s}", "dae", s,
-                              {"train_noise": 0.5, "tests": (0.3, 0.5),
-                               "noise": "salt-and-pepper-fresh"}))  # fmt: skip
-        for k, arch in ARCHS.items():
-            pre = f"pretrain-arch{k}-seed{s}"
-            out.append(Experiment(pre, "pretrain", s, {"arch": arch, "table": PRETRAIN_TABLE[k]}))
-            for labels in (1, 5):
-                table = FINETUNE_TABLES[(k, labels)]
-                for row in paper_table(table)["rows"]:
-                    params = {"arch": arch, "labels": labels, "lr_top": row["lr_top"],
-                              "lr_body": row["lr_body"], "table": table}  # fmt: skip
-                    name = f"finetune-arch{k}-l{labels}-top{row['lr_top']}-body{row['lr_body']}"
-                    out.append(Experiment(f"{name}-seed{s}", "finetune", s, params, needs=pre))
-        ten = {"arch": ARCHS[3], "labels": 10, "lr_top": 0.5, "lr_body": 0.001, "table": "10"}
-        out.append(Experiment(f"finetune-arch3-l10-top0.5-body0.001-seed{s}", "finetune", s,
-                              ten, needs=f"pretrain-arch3-seed{s}"))  # fmt: skip
-        out.append(Experiment(f"knn-l{KNN_LABELS}-seed{s}", "knn", s, {"labels": KNN_LABELS}))
-        out.append(Experiment(f"cnn-seed{s}", "cnn", s, {"labels": "all"}))
-    return out
-
-
-def _configs(exp: Experiment, preset: Preset, device: str = "cpu"):
+def experiment_config(exp: Experiment, preset: Preset, device: str = "cpu"):
     """The run config of one experiment: what is saved beside its results."""
-    from sdae.config import BaselineConfig, DaeConfig, SaeConfig
+    from sdae.config import from_flags
 
-    s, p = exp.seed, exp.params
+    s = exp.seed
+    run = {"seed": s, "device": device, "protocol": preset.protocol}
     if exp.kind == "dae":
-        return DaeConfig(train_noise=p["train_noise"], test_noise=p["tests"][0], noise=p["noise"],
-                         iterations=preset.dae_iterations, protocol=preset.protocol, seed=s,
-                         device=device)  # fmt: skip
+        return from_flags("dae", {**run, "train_noise": exp.train_noise, "noise": exp.noise,
+                                  "test_noise": exp.tests[0],
+                                  "iterations": preset.dae_iterations})  # fmt: skip
     if exp.kind in ("pretrain", "finetune"):
-        base = SaeConfig(arch=p["arch"], finetune_recipe="paper", protocol=preset.protocol,
-                         seed=s, labels_seed=s, device=device)  # fmt: skip
-        its = tuple(max(1, round(n * preset.pretrain_scale)) for n in base.pretrain_iterations)
-        base = replace(base, pretrain_iterations=its)
-        if exp.kind == "pretrain":
-            return base
-        return replace(base, labels_per_class=p["labels"], lr_top=p["lr_top"],
-                       lr_body=p["lr_body"], finetune_iterations=preset.finetune_iterations)
+        base = from_flags("sae", {**run, "arch": ARCHS[exp.arch], "finetune_recipe": "paper",
+                                  "labels_seed": s})  # fmt: skip
+        its = tuple(max(1, round(t.iterations * preset.pretrain_scale)) for t in base.pretrain)
+        flags = {**run, "arch": ARCHS[exp.arch], "finetune_recipe": "paper", "labels_seed": s,
+                 "pretrain_iterations": its}  # fmt: skip
+        if exp.kind == "finetune":
+            flags.update(labels_per_class=exp.labels, lr_top=exp.lr_top, lr_body=exp.lr_body,
+                         finetune_iterations=preset.finetune_iterations)
+        return from_flags("sae", flags)
     if exp.kind == "knn":
-        return BaselineConfig(model="knn", labels_per_class=p["labels"], k=1,
-                              protocol=preset.protocol, seed=s, labels_seed=s, device=device)
-    return BaselineConfig(model="cnn", labels_per_class="all", epochs=preset.cnn_epochs,
-                          protocol=preset.cnn_protocol, seed=s, labels_seed=s, device=device)
+        return from_flags("baseline", {**run, "model": "knn", "labels_per_class": exp.labels,
+                                       "k": 1, "labels_seed": s})  # fmt: skip
+    return from_flags("baseline", {**run, "model": "cnn", "labels_per_class": "all",
+                                   "epochs": preset.cnn_epochs, "protocol": preset.cnn_protocol,
+                                   "labels_seed": s})  # fmt: skip
 
 
-def _run_dae(exp, config, out: Path, data_dir, progress) -> dict:
+def _splits(config, data_dir):
+    from sdae.experiments import load_splits
+
+    return load_splits(config.protocol, config.data_seed, config.device, data_dir)
+
+
+def _run_dae(exp: Experiment, config, out: Path, data_dir, progress) -> dict:
     from sdae import experiments as ex
 
-    train, test = ex.load_splits(config.protocol, config.data_seed, config.device, data_dir)
+    train, test = _splits(config, data_dir)
     model, history, seconds = ex.train_dae(config, train, progress=progress)
     figures.cost_curve(out / "cost.png", {"cost": history},
                        f"DAE training cost, train noise {config.train_noise} ({config.noise})")
     per_test = {}
-    for q in exp.params["tests"]:
+    for q in exp.tests:
         scores, noisy, denoised = ex.evaluate_dae(model, config, train, test, q)
         per_test[str(q)] = scores
         ex.reconstruction_figure(out / f"reconstructions_test{q}.png", test, noisy, denoised,
@@ -138,11 +106,11 @@ def _run_dae(exp, config, out: Path, data_dir, progress) -> dict:
             "cost_history": history}  # fmt: skip
 
 
-def _run_pretrain(exp, config, out: Path, data_dir, progress) -> dict:
+def _run_pretrain(exp: Experiment, config, out: Path, data_dir, progress) -> dict:
     from sdae import experiments as ex
     from sdae.checkpoints import save_model
 
-    train, _ = ex.load_splits(config.protocol, config.data_seed, config.device, data_dir)
+    train, _ = _splits(config, data_dir)
     start = time.perf_counter()
     model, histories = ex.pretrain_model(config, train, progress=progress)
     seconds = time.perf_counter() - start
@@ -152,25 +120,36 @@ def _run_pretrain(exp, config, out: Path, data_dir, progress) -> dict:
             "pretrain_cost_histories": histories}  # fmt: skip
 
 
-def _run_finetune(exp, config, out: Path, data_dir, progress, root: Path) -> dict:
+def _run_finetune(exp: Experiment, config, out: Path, data_dir, progress, root: Path) -> dict:
     from sdae import experiments as ex
     from sdae.checkpoints import load_model
 
-    train, test = ex.load_splits(config.protocol, config.data_seed, config.device, data_dir)
-    model, _ = load_model(root / exp.needs / "model.safetensors", config.device)
+    train, test = _splits(config, data_dir)
+    model, _ = load_model(root / exp.needs.name / "model.safetensors", config.device)
     start = time.perf_counter()
     history, n_labelled = ex.finetune_model(model, config, train, progress=progress)
     return ex.classification_result(
         model, train, test, out, f"{config.arch}, {config.labels_per_class} labels/class, "
-        f"lr {config.lr_top}/{config.lr_body}", pretrain=[], finetune=history,
+        f"lr {config.finetune.lr_top}/{config.finetune.lr_body}", pretrain=[], finetune=history,
         seconds=time.perf_counter() - start, n_labelled=n_labelled,
     )  # fmt: skip
 
 
+def _run_baseline(exp: Experiment, config, out: Path, data_dir, progress) -> dict:
+    from sdae.experiments import write_baseline
+
+    train, test = _splits(config, data_dir)
+    return write_baseline(config, out, train, test, progress=progress)
+
+
+_RUNNERS = {"dae": _run_dae, "pretrain": _run_pretrain, "knn": _run_baseline,
+            "cnn": _run_baseline}  # fmt: skip
+
+
 def run_experiment(exp: Experiment, preset: Preset, root: Path, data_dir=None,
                    progress: bool = False, threads: int | None = None,
-                   device: str = "cpu") -> dict:
-    """Run one experiment into ``root/<name>`` (atomically); return its result dict."""
+                   device: str = "cpu") -> ExperimentResult:
+    """Run one experiment into ``root/<name>`` (atomically); return its result."""
     import torch
 
     if threads:
@@ -178,118 +157,172 @@ def run_experiment(exp: Experiment, preset: Preset, root: Path, data_dir=None,
     final, partial = root / exp.name, root / f"{exp.name}.partial"
     shutil.rmtree(partial, ignore_errors=True)
     partial.mkdir(parents=True)
-    config = _configs(exp, preset, device)
+    config = experiment_config(exp, preset, device)
     write_json(partial / "config.json", config)
-    if exp.kind == "dae":
-        metrics = _run_dae(exp, config, partial, data_dir, progress)
-    elif exp.kind == "pretrain":
-        metrics = _run_pretrain(exp, config, partial, data_dir, progress)
-    elif exp.kind == "finetune":
+    if exp.kind == "finetune":
         metrics = _run_finetune(exp, config, partial, data_dir, progress, root)
     else:
-        from sdae.experiments import run_baseline
-
-        metrics = run_baseline(config, partial, data_dir=data_dir, progress=progress,
-                               overwrite=True)  # fmt: skip
-    result = {"name": exp.name, "kind": exp.kind, "seed": exp.seed, "params": exp.params,
-              "config": asdict(config), "metrics": metrics}  # fmt: skip
-    write_json(partial / RESULT, result)
+        metrics = _RUNNERS[exp.kind](exp, config, partial, data_dir, progress)
+    result = ExperimentResult(exp, config, metrics)
+    write_json(partial / RESULT, result.as_json())
     os.replace(partial, final)
+    fsync_dir(root)
     return result
 
 
-def check_state(out: Path, args: dict) -> None:
-    """Refuse to mix results of different arguments in one folder."""
-    state = out / STATE
-    if state.exists():
-        before = read_json(state)["args"]
-        if before != args:
-            diff = ", ".join(f"{k}: {before.get(k)!r} -> {args.get(k)!r}"
-                             for k in sorted(set(before) | set(args))
-                             if before.get(k) != args.get(k))  # fmt: skip
-            raise SdaeError(f"{out} holds a run with other arguments ({diff}); "
-                            "rerun with the same arguments to resume, or choose another --out")
-    elif out.exists() and any(out.iterdir()):
-        raise SdaeError(f"{out} is not empty and holds no sdae reproduction; choose another --out")
+def read_result(root: Path, exp: Experiment, preset: Preset) -> ExperimentResult:
+    """The finished experiment ``exp`` from its folder, checked: a truncated or hand-edited
+    ``result.json`` is one line saying how to run that experiment again."""
+    from sdae.config import load_config
+
+    path = root / exp.name / RESULT
+    fix = f"delete the folder {path.parent} and run the same command again to redo it"
+    doc = read_json(path, fix)
+    try:
+        command = {"dae": "dae", "pretrain": "sae", "finetune": "sae"}.get(exp.kind, "baseline")
+        if doc["name"] != exp.name or not isinstance(doc["metrics"], dict):
+            raise SdaeError("it does not describe this experiment")
+        config = load_config(command, doc["config"])
+        if config != experiment_config(exp, preset, config.device):
+            raise SdaeError("its config is not this experiment's")
+    except (KeyError, TypeError, SdaeError) as exc:
+        raise SdaeError(f"{path} is not a result of this reproduction ({exc}); {fix}") from None
+    return ExperimentResult(exp, config, doc["metrics"])
+
+
+def _state_fix(out: Path) -> str:
+    return (f"delete {out / STATE} and run the same command again (finished experiments in "
+            f"{out / 'experiments'} are kept)")  # fmt: skip
+
+
+def read_state(out: Path) -> dict[str, Any] | None:
+    """``reproduce.json``, checked; None when there is none."""
+    path = out / STATE
+    if not path.exists():
+        return None
+    state = read_json(path, _state_fix(out))
+    ok = (isinstance(state, dict) and isinstance(state.get("args"), dict)
+          and isinstance(state.get("wall_seconds"), (int, float)))  # fmt: skip
+    if not ok:
+        raise SdaeError(f"{path} is not a reproduction's state; {_state_fix(out)}")
+    return state
+
+
+def check_out(out: Path, args: dict) -> dict[str, Any]:
+    """Refuse a folder that is a file, holds other files, or a run with other arguments;
+    return its state (a new one for a new folder). Nothing is written."""
+    if out.exists() and not out.is_dir():
+        raise SdaeError(f"--out {out} is a file; give a folder")
+    check_writable_parent(out, "--out")
+    state = read_state(out)
+    if state is None:
+        if out.exists() and any(p.name != "experiments" for p in out.iterdir()):
+            raise SdaeError(f"{out} is not empty and holds no sdae reproduction; choose "
+                            "another --out")  # fmt: skip
+        return {"args": args, "wall_seconds": 0.0, "attempts": 0}
+    before = {**args, **state["args"]}  # a key this version added is not a difference
+    if before != args:
+        diff = ", ".join(f"{k}: {before.get(k)!r} -> {args.get(k)!r}"
+                         for k in sorted(set(before) | set(args))
+                         if before.get(k) != args.get(k))  # fmt: skip
+        raise SdaeError(f"{out} holds a run with other arguments ({diff}); "
+                        "rerun with the same arguments to resume, or choose another --out")
+    return {**state, "args": args}
 
 
 def _workers(jobs: int) -> tuple[int, int]:
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    jobs = max(1, min(jobs, cores or 1))
+    jobs = min(jobs, cores or 1)
     return jobs, max(1, (cores or 1) // jobs)
+
+
+def check_arguments(preset_name: str, seeds: int, jobs: int, device: str) -> None:
+    if preset_name not in PRESETS:
+        raise SdaeError(f"unknown preset {preset_name!r}; choose one of {', '.join(PRESETS)}")
+    if isinstance(seeds, bool) or not isinstance(seeds, int) or not 1 <= seeds <= 1000:
+        raise SdaeError(f"--seeds must be a whole number from 1 to 1000, not {seeds!r}")
+    if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
+        raise SdaeError(f"--jobs must be a whole number >= 1, not {jobs!r}")
+    check_device(device)
 
 
 def reproduce(preset_name: str, seeds: int, out: str | Path, *, jobs: int = 1,
               data_dir=None, quiet: bool = False, device: str = "cpu") -> dict[str, Any]:
     """Run (or resume) every experiment and write the report; returns ``results.json``'s dict."""
-    from sdae.data import locate_data
+    from sdae.data import load_fashion_mnist
     from sdae.report import write_report
 
-    if preset_name not in PRESETS:
-        raise SdaeError(f"unknown preset {preset_name!r}; choose one of {', '.join(PRESETS)}")
-    if seeds < 1:
-        raise SdaeError(f"--seeds must be at least 1, not {seeds}")
-    from sdae.config import check_device
-
-    check_device(device)
-    preset = PRESETS[preset_name]
-    out = Path(out)
-    args = {"preset": preset_name, "seeds": seeds}
-    check_state(out, args)
-    locate_data(data_dir)  # fail before any work if the data is missing
+    check_arguments(preset_name, seeds, jobs, device)
+    preset, out = PRESETS[preset_name], Path(out)
+    args = {"preset": preset_name, "seeds": seeds, "device": device, "sdae_version": __version__}
+    state = check_out(out, args)
+    load_fashion_mnist(data_dir)  # fail before any work if the data is missing or corrupt
     root = out / "experiments"
-    root.mkdir(parents=True, exist_ok=True)
-    if (out / STATE).exists():
-        state = read_json(out / STATE)
-    else:
-        state = {"args": args, "wall_seconds": 0}
-        write_json(out / STATE, state)
-
-    todo = plan(preset, seeds)
+    todo = plan(seeds)
     done = {e.name for e in todo if (root / e.name / RESULT).exists()}
-    start = time.perf_counter()
-    ran = _run_all([e for e in todo if e.name not in done], done, preset, root, data_dir,
-                   jobs, quiet, total=len(todo), device=device)  # fmt: skip
-    if ran:
-        state["wall_seconds"] += time.perf_counter() - start
+    for e in todo:  # check finished results now, not after hours of work
+        if e.name in done:
+            read_result(root, e, preset)
+    pending = [e for e in todo if e.name not in done]
+    if pending or not (out / STATE).exists():  # a finished reproduction is left untouched
+        root.mkdir(parents=True, exist_ok=True)
+        state["attempts"] = state.get("attempts", 0) + 1
         write_json(out / STATE, state)
-    results = {e.name: read_json(root / e.name / RESULT) for e in todo}
-    return write_report(out, preset=asdict(preset), args=args, results=results,
+        _run_all(pending, done, preset, root, data_dir, jobs, quiet, device, _Clock(out, state))
+    results = [read_result(root, e, preset) for e in todo]
+    return write_report(out, preset=preset, args=args, results=results,
                         wall_seconds=state["wall_seconds"])
 
 
-def _run_all(pending, done, preset, root, data_dir, jobs, quiet, total, device) -> int:
-    """Run ``pending`` experiments (each after the one it needs); returns how many ran."""
+class _Clock:
+    """Adds the time since the last tick to the state's wall time and saves it: the time of
+    an interrupted attempt is kept up to its last finished experiment."""
+
+    def __init__(self, out: Path, state: dict) -> None:
+        self.out, self.state, self.last = out, state, time.perf_counter()
+
+    def tick(self) -> None:
+        now = time.perf_counter()
+        self.state["wall_seconds"] += now - self.last
+        self.last = now
+        write_json(self.out / STATE, self.state)
+
+
+def _run_all(pending, done, preset, root, data_dir, jobs, quiet, device, clock) -> None:
+    """Run ``pending`` experiments, each after the one it needs."""
     jobs, threads = _workers(jobs)
-    bar = tqdm(total=total, initial=total - len(pending), desc="experiments", disable=quiet,
+    total = len(pending) + len(done)
+    bar = tqdm(total=total, initial=len(done), desc="experiments", disable=quiet,
                position=0, unit="exp")  # fmt: skip
-    ran = 0
     try:
         if jobs == 1:
             for exp in pending:
                 bar.set_postfix_str(exp.name)
                 run_experiment(exp, preset, root, data_dir, progress=not quiet, device=device)
-                ran += 1
+                clock.tick()
                 bar.update()
-            return ran
-        ctx = multiprocessing.get_context("spawn")
-        with cf.ProcessPoolExecutor(jobs, mp_context=ctx) as pool:
-            waiting, running = list(pending), {}
-            while waiting or running:
-                for exp in [e for e in waiting if e.needs is None or e.needs in done]:
-                    if len(running) >= jobs:
-                        break
-                    waiting.remove(exp)
-                    running[pool.submit(run_experiment, exp, preset, root, data_dir,
-                                        False, threads, device)] = exp  # fmt: skip
-                finished, _ = cf.wait(running, return_when=cf.FIRST_COMPLETED)
-                for fut in finished:
-                    exp = running.pop(fut)
-                    fut.result()  # re-raise a worker's error here
-                    done.add(exp.name)
-                    ran += 1
-                    bar.set_postfix_str(exp.name)
-                    bar.update()
-        return ran
+            return
+        _run_parallel(pending, done, preset, root, data_dir, jobs, threads, device, clock, bar)
     finally:
         bar.close()
+
+
+def _run_parallel(pending, done, preset, root, data_dir, jobs, threads, device, clock, bar):
+    ctx = multiprocessing.get_context("spawn")
+    with cf.ProcessPoolExecutor(jobs, mp_context=ctx) as pool:
+        waiting, running = list(pending), {}
+        while waiting or running:
+            for exp in [e for e in waiting if e.needs is None or e.needs.name in done]:
+                if len(running) >= jobs:
+                    break
+                waiting.remove(exp)
+                running[pool.submit(run_experiment, exp, preset, root, data_dir, False,
+                                    threads, device)] = exp  # fmt: skip
+            finished, _ = cf.wait(running, return_when=cf.FIRST_COMPLETED)
+            for fut in finished:
+                exp = running.pop(fut)
+                fut.result()  # re-raise a worker's error here
+                done.add(exp.name)
+                clock.tick()
+                bar.set_postfix_str(exp.name)
+                bar.update()

@@ -12,7 +12,7 @@ Readings of the paper fixed here (it does not say):
   reading, a per-pixel mean would be ~784 times smaller.
 * **Iteration**: one optimizer step. With ``batch_size=0`` (the paper's reading) every step
   sees the whole training set; otherwise one minibatch, epochs reshuffled by a seeded
-  generator.
+  generator of its own (:mod:`sdae.rng`).
 * **Corruption**: drawn afresh at every iteration (Vincent et al. 2010), unless
   ``fixed_noise`` corrupts the training set once, as the paper's "we manually added noise to
   our train data set" can also be read.
@@ -34,6 +34,7 @@ from sdae.augment import augment, parse_augment
 from sdae.errors import SdaeError
 from sdae.models import Autoencoder, StackedAutoencoder, StackedClassifier
 from sdae.noise import check_noise, corrupt, masking
+from sdae.rng import Streams, streams
 
 OPTIMIZERS = ("sgd", "adam")
 SCHEDULES = ("constant", "cosine")
@@ -201,7 +202,7 @@ def train_autoencoder(
     model: Autoencoder,
     x: torch.Tensor,
     settings: AutoencoderTraining,
-    generator: torch.Generator,
+    rng: Streams | int,
     *,
     desc: str = "autoencoder",
     progress: bool = False,
@@ -209,16 +210,19 @@ def train_autoencoder(
     """Train ``model`` to reconstruct the clean ``x: [N, D]`` from its corruption.
 
     Minimises :func:`reconstruction_cost` (plus the sparsity penalty if asked) between the
-    reconstruction of the corrupted input and the *clean* input (paper §IV.B). Noise and
-    minibatches are drawn from ``generator``. Returns the cost of every iteration.
+    reconstruction of the corrupted input and the *clean* input (paper §IV.B). The noise
+    comes from ``rng``'s stream ``noise``, the minibatch order from its stream ``batches``
+    (a seed gives ``Streams(seed)``): the noise drawn for a given order of images does not
+    depend on the batch size. Returns the cost of every iteration.
     The untied, non-sparse case (the paper's) takes :func:`closed_form_step`.
     """
-    s = settings
+    s, rng = settings, streams(rng, device=str(x.device))
+    noise_gen, batch_gen = rng.generator("noise"), rng.generator("batches")
     by_hand = isinstance(model, Autoencoder) and not model.tied and not s.sparsity_weight
     opt = make_optimizer([(list(model.parameters()), s.lr)], s.optimizer)
-    fixed = corrupt(x, s.noise, s.noise_level, generator) if s.fixed_noise else None
+    fixed = corrupt(x, s.noise, s.noise_level, noise_gen) if s.fixed_noise else None
     history = torch.empty(s.iterations, device=x.device)
-    batches = batch_indices(len(x), s.batch_size, generator)
+    batches = batch_indices(len(x), s.batch_size, batch_gen)
     model.train()
     with flush_denormals(), _Progress(s.iterations, desc, progress) as bar:
         for i, idx in zip(range(s.iterations), batches):
@@ -226,7 +230,7 @@ def train_autoencoder(
             if fixed is not None:
                 noisy = fixed if idx is None else fixed[idx]
             else:
-                noisy = corrupt(clean, s.noise, s.noise_level, generator)
+                noisy = corrupt(clean, s.noise, s.noise_level, noise_gen)
             if by_hand:  # overwrites the gradients in place: nothing to zero
                 cost = closed_form_step(model, noisy, clean)
             else:
@@ -242,15 +246,18 @@ def pretrain_stack(
     stack: StackedAutoencoder,
     x: torch.Tensor,
     schedule: Sequence[AutoencoderTraining],
-    generator: torch.Generator,
+    rng: Streams | int,
     *,
     progress: bool = False,
 ) -> list[list[float]]:
     """Greedy layer-wise pretraining (paper §IV.C): layer k learns to reconstruct the codes
     of layers 1..k-1, which stay frozen. ``x: [N, sizes[0]]``; one schedule per layer.
+    Layer k draws from its own streams ``pretrain<k>-noise`` / ``-batches`` of ``rng``, so
+    one layer's settings never change another layer's randomness.
 
     Returns one cost history per layer (Fig. 12).
     """
+    rng = streams(rng, device=str(x.device))
     if len(schedule) != len(stack.layers):
         raise SdaeError(f"{len(stack.layers)} layers but {len(schedule)} training schedules")
     histories = []
@@ -258,9 +265,8 @@ def pretrain_stack(
         with torch.no_grad():  # codes of the frozen lower layers: no graph through them
             codes = stack.encode(x, depth=k)
         name = f"pretrain {layer.n_in}-{layer.n_hidden}-{layer.n_in}"
-        histories.append(
-            train_autoencoder(layer, codes, settings, generator, desc=name, progress=progress)
-        )
+        histories.append(train_autoencoder(layer, codes, settings, rng.sub(f"pretrain{k}-"),
+                                           desc=name, progress=progress))  # fmt: skip
     return histories
 
 
@@ -293,17 +299,24 @@ class Finetuning:
                             f"{', '.join(SCHEDULES)}")  # fmt: skip
         if not 0.0 <= self.input_dropout < 1.0:
             raise SdaeError(f"input dropout {self.input_dropout} must lie in [0, 1)")
-        object.__setattr__(self, "augment", parse_augment(self.augment))
+        if self.lr_top == 0 and self.lr_body == 0:
+            raise SdaeError("--lr-top and --lr-body are both 0: nothing would be trained; "
+                            "give either a learning rate above 0")  # fmt: skip
+        if not isinstance(self.augment, tuple) or parse_augment(self.augment) != self.augment:
+            raise SdaeError(f"augment {self.augment!r}: give a tuple of distinct names from "
+                            "sdae.augment.AUGMENTATIONS (parse_augment('shift,flip') makes one)")
 
-    def transform(self, generator: torch.Generator):
-        """The per-step input transformation, or None when there is none."""
+    def transform(self, rng: Streams):
+        """The per-step input transformation (augmentations from ``rng``'s stream
+        ``augment``, input dropout from ``dropout``), or None when there is none."""
         if not (self.augment or self.input_dropout):
             return None
+        aug_gen, drop_gen = rng.generator("augment"), rng.generator("dropout")
 
         def _transform(x: torch.Tensor) -> torch.Tensor:
-            x = augment(x, self.augment, generator)
+            x = augment(x, self.augment, aug_gen)
             # validated once in __post_init__, so call the noise itself, not corrupt()
-            return masking(x, self.input_dropout, generator) if self.input_dropout else x
+            return masking(x, self.input_dropout, drop_gen) if self.input_dropout else x
 
         return _transform
 
@@ -328,7 +341,7 @@ def train_classifier(
     *,
     iterations: int,
     optimizer: str,
-    generator: torch.Generator,
+    rng: Streams | int,
     batch_size: int = 0,
     schedule: str = "constant",
     transform=None,
@@ -339,25 +352,28 @@ def train_classifier(
     labels ``y: [N]``, with one learning rate per parameter group. Parameters in no group,
     or in a group with learning rate 0, do not change. ``transform`` (``[B, D] -> [B, D]``)
     is applied to each step's images; ``schedule="cosine"`` decays every rate to 0 over the
-    ``iterations``. Returns the cost of every iteration.
+    ``iterations``. The minibatch order comes from ``rng``'s stream ``batches``. Returns the
+    cost of every iteration. Every setting is checked before any parameter is touched.
     """
+    if schedule not in SCHEDULES:
+        raise SdaeError(f"unknown schedule {schedule!r}; choose one of {', '.join(SCHEDULES)}")
+    check_optimizer(optimizer, 0.0, iterations, batch_size)
     trained = [p for ps, lr in groups if lr > 0 for p in ps]
     if not trained:
         raise SdaeError("every learning rate is 0: nothing would be trained")
     ids = {id(p) for p in trained}
     frozen = [p for p in model.parameters() if id(p) not in ids and p.requires_grad]
-    for p in frozen:  # frozen parameters need no gradient at all: cheaper and exact
-        p.requires_grad_(False)
-    opt = make_optimizer([(ps, lr) for ps, lr in groups if lr > 0], optimizer)
-    if schedule not in SCHEDULES:
-        raise SdaeError(f"unknown schedule {schedule!r}; choose one of {', '.join(SCHEDULES)}")
-    decay = None
-    if schedule == "cosine":
-        decay = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=iterations)
+    batches = batch_indices(len(x), batch_size,
+                            streams(rng, device=str(x.device)).generator("batches"))
     history = torch.empty(iterations, device=x.device)
-    batches = batch_indices(len(x), batch_size, generator)
-    model.train()
     try:
+        for p in frozen:  # frozen parameters need no gradient at all: cheaper and exact
+            p.requires_grad_(False)
+        opt = make_optimizer([(ps, lr) for ps, lr in groups if lr > 0], optimizer)
+        decay = None
+        if schedule == "cosine":
+            decay = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=iterations)
+        model.train()
         with flush_denormals(), _Progress(iterations, desc, progress) as bar:
             for i, idx in zip(range(iterations), batches):
                 xb, yb = (x, y) if idx is None else (x[idx], y[idx])
@@ -384,18 +400,20 @@ def finetune(
     y: torch.Tensor,
     settings: Finetuning | None = None,
     *,
-    generator: torch.Generator,
+    rng: Streams | int = 0,
     progress: bool = False,
 ) -> list[float]:
     """Fine-tune the whole stack by backpropagation (paper §IV.C, Tables II-IX) with one
     learning rate for the softmax layer (``settings.lr_top``) and one for the pretrained
     encoders (``settings.lr_body``; 0 freezes them). ``x: [N, 784]``, ``y: [N]``.
-    ``settings`` defaults to the paper's recipe. Returns the cost of every iteration."""
-    s = settings or Finetuning()
+    ``settings`` defaults to the paper's recipe. Minibatch order, augmentation and input
+    dropout come from ``rng``'s streams ``batches``, ``augment`` and ``dropout``.
+    Returns the cost of every iteration."""
+    s, rng = settings or Finetuning(), streams(rng, device=str(x.device))
     return train_classifier(
         model, x, y,
         [(list(model.head.parameters()), s.lr_top), (model.body_parameters(), s.lr_body)],
-        iterations=s.iterations, optimizer=s.optimizer, generator=generator,
-        batch_size=s.batch_size, schedule=s.schedule, transform=s.transform(generator),
+        iterations=s.iterations, optimizer=s.optimizer, rng=rng,
+        batch_size=s.batch_size, schedule=s.schedule, transform=s.transform(rng),
         progress=progress,
     )  # fmt: skip
