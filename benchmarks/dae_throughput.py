@@ -24,9 +24,9 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
-from sdae.config import generator
 from sdae.data import load_fashion_mnist, protocol_splits
 from sdae.models import Autoencoder, seeded
+from sdae.rng import Streams
 from sdae.training import AutoencoderTraining, train_autoencoder
 
 BATCH, LR, NOISE = 128, 1e-3, 0.3
@@ -63,7 +63,7 @@ def sdae_path(x: torch.Tensor, steps: int) -> float:
     settings = AutoencoderTraining(lr=LR, iterations=steps, optimizer="adam", batch_size=BATCH,
                                    noise_level=NOISE)  # fmt: skip
     start = time.perf_counter()
-    train_autoencoder(model, x, settings, generator(0, "bench"))
+    train_autoencoder(model, x, settings, Streams(0, "bench-"))
     return steps * BATCH / (time.perf_counter() - start)
 
 

@@ -22,3 +22,13 @@ def paper_splits(fmnist):
     from sdae.data import protocol_splits
 
     return protocol_splits(fmnist, "paper", seed=0)
+
+
+@pytest.fixture(scope="session")
+def smoke(tmp_path_factory, fmnist):
+    """``sdae reproduce --preset smoke`` run once, uninterrupted: ``(folder, results)``."""
+    from sdae.reproduce import reproduce
+
+    out = tmp_path_factory.mktemp("rep") / "smoke"
+    doc = reproduce("smoke", 1, out, quiet=True)
+    return out, doc

@@ -12,13 +12,6 @@ from sdae.reproduce import reproduce
 TABLES = ["I", "II", "III", "IV", "V", "VI", "VII", "VIII", "IX", "X"]
 
 
-@pytest.fixture(scope="module")
-def smoke(tmp_path_factory, fmnist):
-    out = tmp_path_factory.mktemp("rep") / "smoke"
-    doc = reproduce("smoke", 1, out, quiet=True)
-    return out, doc
-
-
 def test_report_names_every_table_and_figure(smoke):
     out, doc = smoke
     md = (out / "report.md").read_text()

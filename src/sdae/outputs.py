@@ -108,9 +108,15 @@ def check_writable_parent(path: Path, what: str) -> None:
         parent = parent.parent
     if not parent.is_dir():
         raise SdaeError(f"{what} {path}: {parent} is a file, not a folder; give another path")
-    if not os.access(parent, os.W_OK | os.X_OK):
-        raise SdaeError(f"{what} {path}: cannot write in {parent} (permission denied); "
-                        "choose a folder you can write to")  # fmt: skip
+    problem = None if os.access(parent, os.W_OK | os.X_OK) else "permission denied"
+    if problem is None:  # root passes access() everywhere: try for real, leaving nothing
+        try:
+            os.rmdir(tempfile.mkdtemp(prefix=".sdae-probe-", dir=parent))
+        except OSError as exc:
+            problem = exc.strerror or str(exc)
+    if problem is not None:
+        raise SdaeError(f"{what} {path}: cannot write in {parent} ({problem}); choose a "
+                        "folder you can write to")  # fmt: skip
 
 
 @contextlib.contextmanager

@@ -34,6 +34,7 @@ from sdae.augment import augment, parse_augment
 from sdae.errors import SdaeError
 from sdae.models import Autoencoder, StackedAutoencoder, StackedClassifier
 from sdae.noise import check_noise, corrupt, masking
+from sdae.outputs import failpoint
 from sdae.rng import Streams, streams
 
 OPTIMIZERS = ("sgd", "adam")
@@ -142,12 +143,13 @@ class _Progress:
 
     def __init__(self, total: int, desc: str, show: bool) -> None:
         self.bar = tqdm(total=total, desc=desc, disable=not show, leave=False, mininterval=0.5)
-        self.done = 0
+        self.desc, self.done = desc, 0
 
     def update(self, i: int, history: torch.Tensor, lr_hint: str) -> None:
         if (i + 1) % _REPORT_EVERY and i + 1 != len(history):
             return
         cost = float(history[i])
+        failpoint(f"iteration {self.desc} {i + 1}")
         if not math.isfinite(cost):
             raise SdaeError(f"the cost became {cost} at iteration {i + 1}; {lr_hint}")
         self.bar.update(i + 1 - self.done)
