@@ -133,3 +133,11 @@ def test_resume_with_another_device_or_version_is_refused(finished, key, value, 
     path.write_text(json.dumps(state))
     with pytest.raises(SdaeError, match=f"holds a run with other arguments \\({shown}\\)"):
         reproduce("smoke", 1, finished, quiet=True)
+
+
+def test_deleting_a_broken_state_file_keeps_the_finished_experiments(finished):
+    (finished / "reproduce.json").unlink()
+    kept = finished / "experiments" / "pretrain-arch1-seed0" / "result.json"
+    before = kept.stat().st_mtime_ns
+    again = reproduce("smoke", 1, finished, quiet=True)
+    assert kept.stat().st_mtime_ns == before and len(again["experiments"]) > 0

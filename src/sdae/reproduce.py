@@ -31,6 +31,8 @@ from sdae.plan import ARCHS, Experiment, ExperimentResult, plan
 
 RESULT = "result.json"
 STATE = "reproduce.json"
+# what a reproduction folder holds besides its state (kept if the state file was deleted)
+_OUTPUTS = {"experiments", "figures", "report.md", "report.html", "results.json"}
 
 
 @dataclass(frozen=True)
@@ -216,7 +218,7 @@ def check_out(out: Path, args: dict) -> dict[str, Any]:
     check_writable_parent(out, "--out")
     state = read_state(out)
     if state is None:
-        if out.exists() and any(p.name != "experiments" for p in out.iterdir()):
+        if out.exists() and any(p.name not in _OUTPUTS for p in out.iterdir()):
             raise SdaeError(f"{out} is not empty and holds no sdae reproduction; choose "
                             "another --out")  # fmt: skip
         return {"args": args, "wall_seconds": 0.0, "attempts": 0}
