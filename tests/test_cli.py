@@ -88,3 +88,14 @@ def test_help_lists_commands():
     assert proc.returncode == 0, proc.stderr
     options = {word.rstrip(",") for line in proc.stdout.splitlines() for word in line.split()}
     assert "--train-noise" in options and "--quiet" in options
+
+
+def test_help_and_config_checks_need_no_torch():
+    """`sdae --help`, the parser and building a config import no engine (a fast start)."""
+    code = ("import sys; from sdae.cli import build_parser; build_parser(); "
+            "from sdae.config import from_flags; from_flags('sae', {'arch': '784-300-100'}); "
+            "from sdae.data import locate_data; "
+            "heavy = {'torch', 'matplotlib', 'sklearn'} & set(sys.modules); "
+            "assert not heavy, heavy")  # fmt: skip
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr

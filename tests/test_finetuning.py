@@ -224,7 +224,8 @@ def test_import_sdae_loads_no_heavy_module_until_used():
     import sys
 
     code = ("import sys, sdae; heavy = {'torch', 'sklearn', 'matplotlib'} & set(sys.modules); "
-            "assert not heavy, heavy; sdae.SaeConfig; assert 'torch' in sys.modules; "
+            "assert not heavy, heavy; sdae.SaeConfig; assert 'torch' not in sys.modules; "
+            "sdae.Autoencoder; assert 'torch' in sys.modules; "
             "assert 'Finetuning' in dir(sdae)\n"
             "try:\n    sdae.nope\nexcept AttributeError as e:\n    print(e)")  # fmt: skip
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)

@@ -6,6 +6,7 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
+import sdae.augment
 import sdae.training
 from sdae.config import from_flags
 from sdae.experiments import run_sae
@@ -14,16 +15,16 @@ from sdae.rng import Streams, derive_seed
 from sdae.training import AutoencoderTraining, Finetuning, finetune, pretrain_stack
 
 
-def record(monkeypatch, name):
-    """Record the arguments and result of ``sdae.training.<name>`` at every call."""
-    calls, original = [], getattr(sdae.training, name)
+def record(monkeypatch, name, module=sdae.training):
+    """Record the arguments and result of ``module.<name>`` at every call."""
+    calls, original = [], getattr(module, name)
 
     def spy(x, *args):
         out = original(x, *args)
         calls.append((x.clone(), out.clone()))
         return out
 
-    monkeypatch.setattr(sdae.training, name, spy)
+    monkeypatch.setattr(module, name, spy)
     return calls
 
 
@@ -71,7 +72,7 @@ def test_input_dropout_does_not_change_minibatches_or_augmentation(monkeypatch):
     x, y = data(30), torch.arange(30) % 10
     runs = []
     for dropout in (0.1, 0.4):
-        calls = record(monkeypatch, "augment")
+        calls = record(monkeypatch, "augment", sdae.augment)
         with seeded(0):
             model = StackedClassifier(StackedAutoencoder((784, 6)))
         s = Finetuning(iterations=6, batch_size=8, augment=("flip",), input_dropout=dropout)

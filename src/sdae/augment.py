@@ -22,7 +22,7 @@ from collections.abc import Callable, Sequence
 import torch
 from torch.nn import functional as F
 
-from sdae.errors import SdaeError
+from sdae.settings import AUGMENT_NAMES, parse_augment  # noqa: F401  (importable here)
 
 SIDE = 28
 SHIFT = 1  # pixels
@@ -59,18 +59,7 @@ def shift(x: torch.Tensor, generator: torch.Generator, pixels: int = SHIFT) -> t
 
 
 AUGMENTATIONS: dict[str, Augmentation] = {"flip": flip, "shift": shift}
-
-
-def parse_augment(value: str | Sequence[str]) -> tuple[str, ...]:
-    """``"shift,flip"`` (or a sequence of names) -> ``("shift", "flip")``; ``"none"`` or
-    ``""`` -> ``()``. Unknown names raise :class:`SdaeError`."""
-    names = value.split(",") if isinstance(value, str) else list(value)
-    names = [n.strip() for n in names if n.strip() and n.strip() != "none"]
-    unknown = [n for n in names if n not in AUGMENTATIONS]
-    if unknown:
-        raise SdaeError(f"unknown augmentation {unknown[0]!r}; use none, or a comma-separated "
-                        f"list of {', '.join(AUGMENTATIONS)}")  # fmt: skip
-    return tuple(dict.fromkeys(names))
+assert tuple(sorted(AUGMENTATIONS)) == AUGMENT_NAMES  # the names settings check against
 
 
 def augment(x: torch.Tensor, names: Sequence[str], generator: torch.Generator) -> torch.Tensor:

@@ -14,8 +14,8 @@ from pathlib import Path
 from sdae import __version__
 from sdae.data import PROTOCOLS
 from sdae.errors import SdaeError
-from sdae.noise import NOISES
-from sdae.training import OPTIMIZERS
+from sdae.settings import NOISE_LEVELS as NOISES
+from sdae.settings import OPTIMIZERS
 
 
 class _Parser(argparse.ArgumentParser):
@@ -119,7 +119,7 @@ def _labels_and_seeds(p, d) -> None:
 
 def _finetuning(p) -> None:
     from sdae.config import AUTO_PAPER_MAX_LABELS, RECIPES
-    from sdae.training import FINETUNE_RECIPES, SCHEDULES
+    from sdae.settings import FINETUNE_RECIPES, SCHEDULES
 
     paper, aug = FINETUNE_RECIPES["paper"], FINETUNE_RECIPES["augmented"]
 

@@ -32,13 +32,18 @@ import dataclasses
 import json
 from dataclasses import dataclass
 
-from sdae.augment import parse_augment
 from sdae.data import PROTOCOLS
 from sdae.devices import check_device
 from sdae.errors import SdaeError
-from sdae.noise import check_noise
 from sdae.rng import check_seed
-from sdae.training import FINETUNE_RECIPES, AutoencoderTraining, Finetuning, check_optimizer
+from sdae.settings import (
+    FINETUNE_RECIPES,
+    AutoencoderTraining,
+    Finetuning,
+    check_noise,
+    check_optimizer,
+    parse_augment,
+)
 from sdae.tree import apply, from_json, has_path
 
 

@@ -21,11 +21,14 @@ import os
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
 
 from sdae.errors import SdaeError
+
+if TYPE_CHECKING:
+    import torch
 
 CLASS_NAMES = (
     "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
@@ -318,6 +321,8 @@ def stratified_indices(labels: np.ndarray, per_class: int, seed: int) -> np.ndar
 def make_split(images: np.ndarray, labels: np.ndarray, index: np.ndarray | None = None) -> Split:
     if index is None:
         index = np.arange(len(labels))
+    import torch  # here: finding and checking the data needs no torch (fast `sdae data`)
+
     x = torch.from_numpy(images[index].reshape(len(index), N_PIXELS).astype(np.float32) / 255.0)
     return Split(x, torch.from_numpy(labels[index].astype(np.int64)), index)
 

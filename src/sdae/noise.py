@@ -29,7 +29,7 @@ from collections.abc import Callable
 
 import torch
 
-from sdae.errors import SdaeError
+from sdae.settings import NOISE_LEVELS, check_noise  # noqa: F401  (importable from here)
 
 NoiseFn = Callable[[torch.Tensor, float, torch.Generator], torch.Tensor]
 
@@ -65,22 +65,16 @@ def gaussian(x: torch.Tensor, sigma: float, generator: torch.Generator) -> torch
     return (x + sigma * z).clamp_(0.0, 1.0)
 
 
-# name -> (function, lowest level, highest level)
-NOISES: dict[str, tuple[NoiseFn, float, float]] = {
-    "salt-and-pepper": (salt_and_pepper, 0.0, 0.5),
-    "salt-and-pepper-fresh": (salt_and_pepper_fresh, 0.0, 0.5),
-    "masking": (masking, 0.0, 1.0),
-    "gaussian": (gaussian, 0.0, 1.0),
+# name -> (function, lowest level, highest level); the ranges live in sdae.settings
+_FUNCTIONS: dict[str, NoiseFn] = {
+    "salt-and-pepper": salt_and_pepper,
+    "salt-and-pepper-fresh": salt_and_pepper_fresh,
+    "masking": masking,
+    "gaussian": gaussian,
 }
-
-
-def check_noise(kind: str, level: float, what: str = "noise level") -> None:
-    """Raise :class:`SdaeError` unless ``kind`` is known and ``level`` within its range."""
-    if kind not in NOISES:
-        raise SdaeError(f"unknown noise {kind!r}; choose one of {', '.join(NOISES)}")
-    _, low, high = NOISES[kind]
-    if not (low <= level <= high):  # also rejects NaN
-        raise SdaeError(f"{what} {level} is outside [{low}, {high}] for {kind} noise")
+NOISES: dict[str, tuple[NoiseFn, float, float]] = {
+    name: (fn, *NOISE_LEVELS[name]) for name, fn in _FUNCTIONS.items()
+}
 
 
 def corrupt(x: torch.Tensor, kind: str, level: float, generator: torch.Generator) -> torch.Tensor:

@@ -21,9 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tqdm.auto import tqdm
-
-from sdae import __version__, figures
+from sdae import __version__
 from sdae.devices import check_device
 from sdae.errors import SdaeError
 from sdae.outputs import check_writable_parent, fsync_dir, read_json, write_json
@@ -92,6 +90,7 @@ def _splits(config, data_dir):
 
 def _run_dae(exp: Experiment, config, out: Path, data_dir, progress) -> dict:
     from sdae import experiments as ex
+    from sdae import figures
 
     train, test = _splits(config, data_dir)
     model, history, seconds = ex.train_dae(config, train, progress=progress)
@@ -292,6 +291,8 @@ class _Clock:
 
 def _run_all(pending, done, preset, root, data_dir, jobs, quiet, device, clock) -> None:
     """Run ``pending`` experiments, each after the one it needs."""
+    from tqdm.auto import tqdm
+
     jobs, threads = _workers(jobs)
     total = len(pending) + len(done)
     bar = tqdm(total=total, initial=len(done), desc="experiments", disable=quiet,
