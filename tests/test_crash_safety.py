@@ -16,7 +16,7 @@ from sdae.cli import main
 from sdae.errors import SdaeError
 from sdae.reproduce import reproduce
 
-TIMINGS = {"wall_seconds", "train_seconds"}
+TIMINGS = {"wall_seconds", "train_seconds", "gemm_floor_seconds"}
 # (where the kill lands, the failpoint that fires there: see sdae.outputs.failpoint)
 KILL_POINTS = [
     ("during a DAE's training", "iteration DAE noise 0.3 *"),

@@ -36,6 +36,7 @@ def test_results_json_holds_every_number(smoke):
     run = saved["experiments"]["finetune-arch3-l5-top0.5-body0.001-seed0"]
     assert run["config"]["finetune"]["lr_top"] == 0.5 and run["config"]["labels_per_class"] == 5
     assert 100 * run["metrics"]["test_accuracy"] == pytest.approx(cell["ours"])
+    assert saved["gemm_floor_seconds"] > 0 and saved["wall_seconds"] > saved["gemm_floor_seconds"]
 
 
 def test_rerun_after_finish_changes_nothing(smoke):

@@ -250,6 +250,10 @@ def _cmd_reproduce(args) -> int:
     for line in doc["summary"]:
         print(f"- {line}")
     out = Path(args.out).resolve()
+    floor = doc.get("gemm_floor_seconds")
+    if floor:
+        print(f"GEMM floor {floor:.1f} s (the autoencoders' matrix products alone, measured "
+              f"here); wall time {doc['wall_seconds'] / floor:.2f}x the floor")
     print(f"wall time {doc['wall_seconds']:.1f} s; report in {out / 'report.md'} and "
           f"{out / 'report.html'}, every number in {out / 'results.json'}")
     return 0

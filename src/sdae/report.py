@@ -220,7 +220,8 @@ def _document(out: Path, tables, summary, figs, meta) -> list[tuple]:
     blocks: list[tuple] = [("h1", "sdae: reproduction of Yaramsetty et al."), ("h2", "Summary")]
     blocks += [("li", line) for line in summary]
     blocks.append(("p", f"Preset `{meta['preset']['name']}`, {meta['args']['seeds']} seed(s); "
-                        f"wall time {meta['wall_seconds']:.1f} s. Every number below is in "
+                        f"wall time {meta['wall_seconds']:.1f} s{_floor_text(meta)}. Every number "
+                        "below is in "
                         "`results.json` with the config that produced it."))  # fmt: skip
     order = ["I", "II", "III", "IV", "V", "VI", "VII", "VIII", "IX", "X", "10 labels", "DAE"]
     for tid in order:
@@ -243,6 +244,14 @@ def _document(out: Path, tables, summary, figs, meta) -> list[tuple]:
     for fig, (rel, caption) in figs.items():
         blocks.append(("figure", rel, f"Fig. {fig}: {caption}"))
     return blocks
+
+
+def _floor_text(meta: dict) -> str:
+    floor = meta.get("gemm_floor_seconds")
+    if not floor:
+        return ""
+    return (f" against a GEMM floor of {floor:.1f} s (the autoencoder trainings' matrix "
+            f"products alone, measured on this machine: {meta['wall_seconds'] / floor:.2f}x)")
 
 
 def _md(blocks) -> str:
@@ -309,14 +318,15 @@ def _write_if_changed(path: Path, text: str) -> None:
 
 
 def write_report(out: Path, *, preset: Any, args: dict, results: list[ExperimentResult],
-                 wall_seconds: float) -> dict[str, Any]:
+                 wall_seconds: float, gemm_floor_seconds: float | None = None) -> dict[str, Any]:
     """Write ``report.md``, ``report.html`` and ``results.json`` into ``out`` (files whose
     content would not change are left untouched). Returns the results document."""
     tables = build_tables(results)
     preset = to_jsonable(preset)
     summary = summarize(tables, preset)
     figs = _collect_figures(out, results)
-    meta = {"preset": preset, "args": args, "wall_seconds": wall_seconds}
+    meta = {"preset": preset, "args": args, "wall_seconds": wall_seconds,
+            "gemm_floor_seconds": gemm_floor_seconds}
     blocks = _document(out, tables, summary, figs, meta)
     experiments = {r.experiment.name: r.as_json() for r in results}
     doc = to_jsonable({**meta, "summary": summary, "tables": tables,

@@ -268,11 +268,26 @@ def reproduce(preset_name: str, seeds: int, out: str | Path, *, jobs: int = 1,
     if pending or not (out / STATE).exists():  # a finished reproduction is left untouched
         root.mkdir(parents=True, exist_ok=True)
         state["attempts"] = state.get("attempts", 0) + 1
+        state["gemm_floor_seconds"] = gemm_floor(todo, preset, device)
         write_json(out / STATE, state)
         _run_all(pending, done, preset, root, data_dir, jobs, quiet, device, _Clock(out, state))
     results = [read_result(root, e, preset) for e in todo]
     return write_report(out, preset=preset, args=args, results=results,
-                        wall_seconds=state["wall_seconds"])
+                        wall_seconds=state["wall_seconds"],
+                        gemm_floor_seconds=state.get("gemm_floor_seconds"))
+
+
+def gemm_floor(todo: list[Experiment], preset: Preset, device: str) -> float:
+    """Seconds of the GEMMs alone in the preset's autoencoder trainings, measured now on this
+    machine (:mod:`sdae.floor`): what the run's wall time is set against."""
+    from sdae.data import PROTOCOLS
+    from sdae.floor import preset_floor
+
+    configs = [experiment_config(e, preset, device) for e in todo
+               if e.kind in ("dae", "pretrain")]  # fmt: skip
+    per_class = PROTOCOLS[preset.protocol][0]
+    return preset_floor(configs, 6000 * 10 if per_class is None else per_class * 10,
+                        device=device)  # fmt: skip
 
 
 class _Clock:

@@ -1,0 +1,111 @@
+"""How close sdae's full-batch training step comes to its matrix-multiply floor.
+
+For each training shape of the paper preset (the DAE 784-256-784 at salt-and-pepper 0.3;
+the pretrained layers 784-500, 500-200, 200-100, 784-300, 300-100, 784-100, no noise; full
+batch of 6000), one run measures, in interleaved rounds:
+
+- sdae's step: what ``train_autoencoder`` spends per iteration (noise, the closed-form step,
+  fused Adam, the cost read-out), from the difference of a long and a short run, so that
+  set-up is not counted;
+- the same step's five GEMMs alone (``sdae.floor.gemm_step``: ``addmm``/``mm`` at the same
+  shapes, same threads).
+
+``gemm_share`` is GEMMs / step: 1.0 would be a step that costs nothing but its products.
+
+    python benchmarks/gemm_floor.py [--rounds 5] [--json]
+
+With ``--json`` the last line is a JSON object: ``gemm_share``, ``step_ms``, ``gemm_ms`` and
+``gflops`` map each shape's name ("784-256-784", ...) to a number (medians over rounds);
+``share_range`` gives each shape's lowest and highest per-round share.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import statistics
+import time
+
+import torch
+
+from sdae.data import load_fashion_mnist, protocol_splits
+from sdae.floor import flops, gemm_step, time_per_call
+from sdae.models import Autoencoder, seeded
+from sdae.rng import Streams
+from sdae.training import AutoencoderTraining, train_autoencoder
+
+N = 6000
+# name -> (n_in, n_hidden, noise, level): the paper preset's full-batch trainings
+SHAPES = {
+    "784-256-784": (784, 256, "salt-and-pepper", 0.3),
+    "784-500-784": (784, 500, "masking", 0.0),
+    "500-200-500": (500, 200, "masking", 0.0),
+    "200-100-200": (200, 100, "masking", 0.0),
+    "784-300-784": (784, 300, "masking", 0.0),
+    "300-100-300": (300, 100, "masking", 0.0),
+    "784-100-784": (784, 100, "masking", 0.0),
+}
+
+
+def sdae_step_seconds(x: torch.Tensor, h: int, noise: str, level: float, k: int = 10) -> float:
+    """Seconds per iteration of ``train_autoencoder`` (long run minus short run)."""
+
+    def run(iterations: int) -> float:
+        with seeded(0):
+            model = Autoencoder(x.shape[1], h)
+        s = AutoencoderTraining(lr=0.001, iterations=iterations, noise=noise, noise_level=level)
+        start = time.perf_counter()
+        train_autoencoder(model, x, s, Streams(0, "bench-"))
+        return time.perf_counter() - start
+
+    return (run(k + 2) - run(2)) / k
+
+
+def inputs(d: int, images: torch.Tensor) -> torch.Tensor:
+    """The layer's input: the images, or codes in (0, 1) for a higher layer."""
+    if d == images.shape[1]:
+        return images
+    return torch.rand(len(images), d, generator=torch.Generator().manual_seed(d))
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--rounds", type=int, default=5, help="interleaved rounds (median kept)")
+    p.add_argument("--json", action="store_true", help="end with one JSON line")
+    args = p.parse_args()
+    train, _ = protocol_splits(load_fashion_mnist(), "paper", seed=0)
+    steps = {name: [] for name in SHAPES}
+    gemms = {name: [] for name in SHAPES}
+    for r in range(args.rounds):
+        for name, (d, h, noise, level) in SHAPES.items():
+            x = inputs(d, train.x)
+            steps[name].append(sdae_step_seconds(x, h, noise, level))
+            gemms[name].append(time_per_call(gemm_step(N, d, h), 5))
+        print(f"round {r + 1}: " + "  ".join(f"{n} {g / s:.2f}" for n, g, s in
+              zip(SHAPES, [v[-1] for v in gemms.values()], [v[-1] for v in steps.values()])),
+              flush=True)  # fmt: skip
+    step_ms = {n: 1000 * statistics.median(v) for n, v in steps.items()}
+    gemm_ms = {n: 1000 * statistics.median(v) for n, v in gemms.items()}
+    result = {
+        "gemm_share": {n: round(gemm_ms[n] / step_ms[n], 3) for n in SHAPES},
+        "share_range": {n: [round(min(g / s for g, s in zip(gemms[n], steps[n])), 3),
+                            round(max(g / s for g, s in zip(gemms[n], steps[n])), 3)]
+                        for n in SHAPES},
+        "step_ms": {n: round(v, 2) for n, v in step_ms.items()},
+        "gemm_ms": {n: round(v, 2) for n, v in gemm_ms.items()},
+        "gflops": {n: round(flops(N, *SHAPES[n][:2]) / gemm_ms[n] / 1e6, 1) for n in SHAPES},
+        "n": N, "rounds": args.rounds, "threads": torch.get_num_threads(),
+        "torch": torch.__version__, "cpu": platform.processor() or platform.machine(),
+    }  # fmt: skip
+    if args.json:
+        print(json.dumps(result))
+        return
+    print(f"{'shape':<13}{'step ms':>9}{'GEMMs ms':>10}{'share':>7}{'GFLOP/s':>9}")
+    for n in SHAPES:
+        print(f"{n:<13}{step_ms[n]:>9.1f}{gemm_ms[n]:>10.1f}{result['gemm_share'][n]:>7.2f}"
+              f"{result['gflops'][n]:>9.0f}")
+
+
+if __name__ == "__main__":
+    main()
