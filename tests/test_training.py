@@ -178,6 +178,33 @@ def test_closed_form_gradients_equal_autograd(n):
         torch.testing.assert_close(p.grad, expected[k], msg=k)
 
 
+def test_training_steps_equal_the_reference_step():
+    """sdae's full-batch loop (buffers, noise by clamping, closed-form step, fused Adam)
+    against the plain reference: the noise as the paper's pseudo-code writes it (two masked
+    fills of the same uniform draws), autograd, torch.optim.Adam; five steps."""
+    x = torch.rand(40, 784, generator=torch.Generator().manual_seed(2))
+    settings = AutoencoderTraining(lr=0.01, iterations=5, noise_level=0.3)
+    with seeded(0):
+        model = Autoencoder(784, 12)
+    with seeded(0):
+        reference = Autoencoder(784, 12)
+    ours = train_autoencoder(model, x, settings, Streams(1, "train-"))
+    gen = Streams(1, "train-").generator("noise")
+    opt = torch.optim.Adam(reference.parameters(), lr=0.01)
+    costs = []
+    for _ in range(5):
+        r = torch.rand(x.shape, generator=gen)
+        noisy = x.masked_fill(r < 0.3, 1.0).masked_fill_(r > 0.7, 0.0)
+        cost = reconstruction_cost(reference(noisy), x)
+        opt.zero_grad()
+        cost.backward()
+        opt.step()
+        costs.append(cost.item())
+    assert ours == pytest.approx(costs, rel=1e-5)
+    for a, b in zip(model.parameters(), reference.parameters()):
+        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-6)
+
+
 def test_sparse_and_tied_paths_train():
     x = torch.rand(32, 784, generator=torch.Generator().manual_seed(0))
     for model, weight in ((Autoencoder(784, 8, tied=True), 0.0), (Autoencoder(784, 8), 0.5)):

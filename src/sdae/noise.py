@@ -34,29 +34,70 @@ from sdae.settings import NOISE_LEVELS, check_noise  # noqa: F401  (importable f
 NoiseFn = Callable[[torch.Tensor, float, torch.Generator], torch.Tensor]
 
 
-def _uniform(x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
-    # Drawn on the generator's device, then moved, so a CPU generator works for CUDA data.
-    return torch.rand(x.shape, generator=generator, device=generator.device).to(x.device)
+class Buffers:
+    """Tensors a training loop reuses from step to step, by name; (re)allocated when first
+    asked for or when the shape changes. Writing into them instead of into new tensors saves
+    ~5 ms per [6000, 784] float tensor here (a new tensor's memory is faulted in afresh)."""
+
+    def __init__(self) -> None:
+        self._tensors: dict[str, torch.Tensor] = {}
+
+    def get(self, name: str, shape, dtype=torch.float32, device="cpu") -> torch.Tensor:
+        t = self._tensors.get(name)
+        if t is None or t.shape != shape or t.dtype != dtype or t.device != torch.device(device):
+            t = self._tensors[name] = torch.empty(shape, dtype=dtype, device=device)
+        return t
 
 
-def salt_and_pepper(x: torch.Tensor, p: float, generator: torch.Generator) -> torch.Tensor:
-    """One-draw reading of the paper's pseudo-code: P(1) = p, P(0) = p, P(kept) = 1 - 2p."""
-    r = _uniform(x, generator)
-    return x.masked_fill(r < p, 1.0).masked_fill_(r > 1.0 - p, 0.0)
+def _uniform(shape, generator: torch.Generator, buffers: Buffers | None, name="r"):
+    """Uniform [0, 1) numbers drawn on the generator's device (so a CPU generator works for
+    CUDA data); the same numbers with or without a buffer."""
+    out = None if buffers is None else buffers.get(name, shape, device=generator.device)
+    return torch.rand(shape, generator=generator, device=generator.device, out=out)
 
 
-def salt_and_pepper_fresh(x: torch.Tensor, p: float, generator: torch.Generator) -> torch.Tensor:
+def _between(x: torch.Tensor, lo, hi, buffers: Buffers | None) -> torch.Tensor:
+    """``x`` clamped into [lo, hi] pixel by pixel: lo = hi = 1 is salt, 0 pepper, 0 / 1 kept
+    (for x in [0, 1]). One pass, and bit-identical to two masked fills, at a tenth of their
+    time here (measured: 2.9 ms against 30 ms for [6000, 784])."""
+    out = None if buffers is None else buffers.get("noisy", x.shape, x.dtype, x.device)
+    return torch.clamp(x, lo, hi, out=out)
+
+
+def _mask(r: torch.Tensor, op, value: float, like: torch.Tensor, buffers, name: str):
+    out = None if buffers is None else buffers.get(name, like.shape, like.dtype, like.device)
+    if out is None:
+        return op(r.to(like.device), value).to(like.dtype)
+    return op(r.to(like.device), value, out=out)
+
+
+def salt_and_pepper(x: torch.Tensor, p: float, generator: torch.Generator,
+                    buffers: Buffers | None = None) -> torch.Tensor:
+    """One-draw reading of the paper's pseudo-code: P(1) = p, P(0) = p, P(kept) = 1 - 2p.
+
+    ``x: [N, D]`` in [0, 1]; ``buffers`` (optional) holds the result and the temporaries,
+    so the result is overwritten by the next call with the same buffers.
+    """
+    r = _uniform(x.shape, generator, buffers)
+    salt = _mask(r, torch.lt, p, x, buffers, "lo")  # rnd < prob: 1
+    keep = _mask(r, torch.le, 1.0 - p, x, buffers, "hi")  # rnd > thres: 0
+    return _between(x, salt, keep, buffers)
+
+
+def salt_and_pepper_fresh(x: torch.Tensor, p: float, generator: torch.Generator,
+                          buffers: Buffers | None = None) -> torch.Tensor:
     """Fresh-draw reading: P(1) = p, P(0) = (1 - p) p, P(kept) = (1 - p)^2."""
     # both draws of an image are made together, so a batch's draws do not depend on how
     # the images are split into batches
-    r = torch.rand((len(x), 2, *x.shape[1:]), generator=generator, device=generator.device)
-    r1, r2 = r.to(x.device).unbind(1)
-    return x.masked_fill(r2 > 1.0 - p, 0.0).masked_fill_(r1 < p, 1.0)
+    r1, r2 = _uniform((len(x), 2, *x.shape[1:]), generator, buffers).unbind(1)
+    salt = _mask(r1, torch.lt, p, x, buffers, "lo")
+    keep = _mask(r2, torch.le, 1.0 - p, x, buffers, "hi")
+    return _between(x, salt, torch.maximum(keep, salt, out=keep), buffers)  # salt comes last
 
 
 def masking(x: torch.Tensor, level: float, generator: torch.Generator) -> torch.Tensor:
     """Masking noise: each pixel set to 0 with probability ``level``."""
-    return x.masked_fill(_uniform(x, generator) < level, 0.0)
+    return x.masked_fill(_uniform(x.shape, generator, None).to(x.device) < level, 0.0)
 
 
 def gaussian(x: torch.Tensor, sigma: float, generator: torch.Generator) -> torch.Tensor:
@@ -77,9 +118,13 @@ NOISES: dict[str, tuple[NoiseFn, float, float]] = {
 }
 
 
-def corrupt(x: torch.Tensor, kind: str, level: float, generator: torch.Generator) -> torch.Tensor:
-    """Apply the noise ``kind`` at ``level`` to ``x: [N, D]``; level 0 returns ``x`` itself."""
+def corrupt(x: torch.Tensor, kind: str, level: float, generator: torch.Generator,
+            buffers: Buffers | None = None) -> torch.Tensor:
+    """Apply the noise ``kind`` at ``level`` to ``x: [N, D]``; level 0 returns ``x`` itself.
+    ``buffers`` lets the salt-and-pepper noises write into reused memory."""
     check_noise(kind, level)
     if level == 0:
         return x
+    if buffers is not None and kind.startswith("salt-and-pepper"):
+        return NOISES[kind][0](x, level, generator, buffers)
     return NOISES[kind][0](x, level, generator)

@@ -31,7 +31,7 @@ from tqdm.auto import tqdm
 
 from sdae.errors import SdaeError
 from sdae.models import Autoencoder, StackedAutoencoder, StackedClassifier
-from sdae.noise import corrupt
+from sdae.noise import Buffers, corrupt
 from sdae.outputs import failpoint
 from sdae.rng import Streams, streams
 from sdae.settings import (  # noqa: F401  (the settings, importable from here as before)
@@ -128,7 +128,8 @@ class _Progress:
         self.bar.close()
 
 
-def closed_form_step(model: Autoencoder, noisy: torch.Tensor, clean: torch.Tensor):
+def closed_form_step(model: Autoencoder, noisy: torch.Tensor, clean: torch.Tensor,
+                     buffers: Buffers | None = None):
     """Cost and gradients of the untied autoencoder, by hand instead of by autograd.
 
     With ``h = s(x~ W^T + b)``, ``z = h W'^T + b'`` and the cost of
@@ -136,24 +137,38 @@ def closed_form_step(model: Autoencoder, noisy: torch.Tensor, clean: torch.Tenso
     ``dC/dh = dz W'``, ``dC/da = dC/dh * h (1 - h)``, ``dC/dW = da^T x~``. Skipping autograd's
     graph is ~1.25x faster per minibatch step here; tests check it equals autograd.
     ``noisy, clean: [N, D]``; fills ``.grad`` of the four parameters, returns the cost.
+
+    Every [N, D] and [N, H] intermediate is written into ``buffers`` (reused from step to
+    step: a new 6000 x 784 tensor costs ~5 ms here); ``1/N`` is applied to the small
+    gradients, not to the [N, D] ones.
     """
     enc, dec = model.encoder, model.decoder
-    n = clean.shape[0]
+    n, d = clean.shape
+    b = buffers or Buffers()
     with torch.no_grad():
-        h = torch.sigmoid(torch.addmm(enc.bias, noisy, enc.weight.t()))
-        z = torch.addmm(dec.bias, h, dec.weight.t())
-        # cross-entropy from logits: sum softplus(z) - x z (one pass and a dot product)
-        cost = (F.softplus(z).sum() - torch.dot(clean.reshape(-1), z.reshape(-1))) / n
-        dz = torch.sigmoid(z).sub_(clean).div_(n)
+        def buf(name, shape):
+            return b.get(name, shape, dtype=clean.dtype, device=clean.device)
+
+        h = torch.addmm(enc.bias, noisy, enc.weight.t(), out=buf("h", (n, enc.out_features)))
+        h.sigmoid_()
+        z = torch.addmm(dec.bias, h, dec.weight.t(), out=buf("z", (n, d)))
+        tmp = buf("zn", (n, d))
+        # cross-entropy from logits: sum softplus(z) - x z, softplus(z) = log(e^0 + e^z)
+        zero = torch.zeros((), dtype=z.dtype, device=z.device)
+        cost = torch.logaddexp(zero, z, out=tmp).sum() - torch.dot(clean.reshape(-1),
+                                                                   z.reshape(-1))
+        dz = torch.sigmoid(z, out=tmp).sub_(clean)  # N * dC/dz
         for p in (enc.weight, enc.bias, dec.weight, dec.bias):
             if p.grad is None:
                 p.grad = torch.empty_like(p)
-        torch.mm(dz.t(), h, out=dec.weight.grad)
-        torch.sum(dz, 0, out=dec.bias.grad)
-        da = (dz @ dec.weight).mul_(h - h * h)
+        torch.mm(dz.t(), h, out=dec.weight.grad).div_(n)
+        torch.sum(dz, 0, out=dec.bias.grad).div_(n)
+        da = torch.mm(dz, dec.weight, out=buf("da", h.shape))
+        slope = torch.mul(h, h, out=buf("hh", h.shape))
+        da.mul_(torch.sub(h, slope, out=slope)).div_(n)
         torch.mm(da.t(), noisy, out=enc.weight.grad)
         torch.sum(da, 0, out=enc.bias.grad)
-    return cost
+    return cost / n
 
 
 def _autograd_step(model: Autoencoder, noisy, clean, settings: AutoencoderTraining):
@@ -190,6 +205,7 @@ def train_autoencoder(
     fixed = corrupt(x, s.noise, s.noise_level, noise_gen) if s.fixed_noise else None
     history = torch.empty(s.iterations, device=x.device)
     batches = batch_indices(len(x), s.batch_size, batch_gen)
+    buffers = Buffers()  # one set of step-sized tensors for the whole run
     model.train()
     with flush_denormals(), _Progress(s.iterations, desc, progress) as bar:
         for i, idx in zip(range(s.iterations), batches):
@@ -197,9 +213,9 @@ def train_autoencoder(
             if fixed is not None:
                 noisy = fixed if idx is None else fixed[idx]
             else:
-                noisy = corrupt(clean, s.noise, s.noise_level, noise_gen)
+                noisy = corrupt(clean, s.noise, s.noise_level, noise_gen, buffers)
             if by_hand:  # overwrites the gradients in place: nothing to zero
-                cost = closed_form_step(model, noisy, clean)
+                cost = closed_form_step(model, noisy, clean, buffers)
             else:
                 opt.zero_grad(set_to_none=True)
                 cost = _autograd_step(model, noisy, clean, s)
