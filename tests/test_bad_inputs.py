@@ -126,3 +126,14 @@ def test_a_user_mistake_never_shows_a_traceback(here):
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
     assert proc.stderr.strip().splitlines() == [
         "sdae: error: --labels-seed -1: a seed must be a whole number from 0 to 2**63 - 1"]
+
+
+def test_the_largest_seed_runs_end_to_end(here, capsys, fmnist):
+    top = str(2**63 - 1)
+    seeds = ["--seed", top, "--data-seed", top]
+    assert main(["sae", "--arch", "784-8", "--pretrain-iterations", "2",
+                 "--finetune-iterations", "2", "--labels-seed", top, *seeds, "--out", "sae",
+                 *QUICK]) == 0  # fmt: skip
+    assert main(["dae", "--hidden", "8", "--iterations", "2", *seeds, "--out", "dae",
+                 *QUICK]) == 0  # fmt: skip
+    assert (here / "sae" / "metrics.json").exists() and (here / "dae" / "metrics.json").exists()
