@@ -260,10 +260,10 @@ def reproduce(preset_name: str, seeds: int, out: str | Path, *, jobs: int = 1,
     load_fashion_mnist(data_dir)  # fail before any work if the data is missing or corrupt
     root = out / "experiments"
     todo = plan(seeds)
-    done = {e.name for e in todo if (root / e.name / RESULT).exists()}
-    for e in todo:  # check finished results now, not after hours of work
-        if e.name in done:
-            read_result(root, e, preset)
+    # finished results are read and checked now, not after hours of work, and only once
+    finished = {e.name: read_result(root, e, preset) for e in todo
+                if (root / e.name / RESULT).exists()}  # fmt: skip
+    done = set(finished)
     pending = [e for e in todo if e.name not in done]
     if pending or not (out / STATE).exists():  # a finished reproduction is left untouched
         root.mkdir(parents=True, exist_ok=True)
@@ -271,7 +271,7 @@ def reproduce(preset_name: str, seeds: int, out: str | Path, *, jobs: int = 1,
         state["gemm_floor_seconds"] = gemm_floor(todo, preset, device)
         write_json(out / STATE, state)
         _run_all(pending, done, preset, root, data_dir, jobs, quiet, device, _Clock(out, state))
-    results = [read_result(root, e, preset) for e in todo]
+    results = [finished.get(e.name) or read_result(root, e, preset) for e in todo]
     return write_report(out, preset=preset, args=args, results=results,
                         wall_seconds=state["wall_seconds"],
                         gemm_floor_seconds=state.get("gemm_floor_seconds"))
