@@ -181,8 +181,8 @@ def test_denoising_scores_keys_and_values():
     train_mean = torch.rand(784, generator=gen)
     scores = denoising_scores(clean, noisy, denoised, train_mean)
     assert set(scores) == {
-        "psnr_noisy", "psnr_denoised", "psnr_median", "psnr_mean_image",
-        "ssim_noisy", "ssim_denoised", "ssim_median", "ssim_mean_image",
+        "psnr_noisy", "psnr_denoised", "psnr_median", "psnr_adaptive_median", "psnr_mean_image",
+        "ssim_noisy", "ssim_denoised", "ssim_median", "ssim_adaptive_median", "ssim_mean_image",
     }
     assert all(isinstance(v, float) for v in scores.values())
     assert scores["psnr_noisy"] == psnr(clean, noisy)

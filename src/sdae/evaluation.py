@@ -1,4 +1,4 @@
-"""Measuring results: PSNR and SSIM of denoised images, the median-filter remedy, accuracy.
+"""Measuring results: PSNR and SSIM of denoised images, the median-filter remedies, accuracy.
 
 Images come as ``[N, 784]`` arrays in [0, 1]; every image score is the mean over images of the
 per-image score against the clean image (scikit-image's implementations, data range 1).
@@ -12,7 +12,7 @@ from scipy import ndimage
 from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 from sklearn.metrics import confusion_matrix as _confusion
 
-from sdae.data import IMAGE_SHAPE
+from sdae.data import IMAGE_SHAPE, N_PIXELS
 
 _PSNR_CAP_DB = 100.0  # an exact reconstruction has infinite PSNR: cap it to stay averageable
 
@@ -43,6 +43,82 @@ def median_filter(noisy: torch.Tensor | np.ndarray, size: int = 3) -> np.ndarray
     return ndimage.median_filter(imgs, size=(1, size, size), mode="reflect").reshape(len(imgs), -1)
 
 
+_ADAPTIVE_CHUNK = 1024  # images per chunk: bounds the [pixels, window] temporaries (~40 MB)
+
+
+def adaptive_median_filter(noisy: torch.Tensor | np.ndarray, max_size: int = 7) -> np.ndarray:
+    """Switching (adaptive) median filter for impulse noise, in the style of Hwang & Haddad's
+    (1995) adaptive median: ``[N, 784]`` in [0, 1] -> ``[N, 784]`` float64.
+
+    Only *suspect* pixels, whose value is exactly 0 (maybe pepper) or exactly 1 (maybe salt),
+    are replaced; every other pixel is returned unchanged. A suspect pixel takes the median of
+    the non-suspect pixels in the smallest window centred on it (3x3, then 5x5, ... up to
+    ``max_size`` x ``max_size``, odd) that holds at least one. Windows are clipped at the
+    image border: only real pixels count, nothing is reflected or padded in. If even the
+    ``max_size`` window holds no non-suspect pixel, the pixel takes the plain median of all
+    the (suspect) pixels in that window. Medians follow ``np.median``: for an even count, the
+    mean of the two middle values (so 0 and 1 in equal numbers give 0.5).
+
+    What it cannot know: a truly black (0) or white (1) pixel of the clean image looks exactly
+    like pepper or salt, so it is replaced too. Fashion-MNIST's black background is mostly
+    surrounded by black, itself suspect, so such pixels take the median of the nearest
+    non-suspect pixels, or the fallback. Noise that does not set pixels to exactly 0 or 1
+    (Gaussian noise, impulses blurred by JPEG compression) is left untouched.
+    """
+    if max_size < 3 or max_size % 2 == 0:
+        raise ValueError(f"max_size must be an odd integer >= 3, got {max_size}")
+    imgs = _images(noisy)
+    out = np.empty_like(imgs)
+    for i in range(0, len(imgs), _ADAPTIVE_CHUNK):
+        out[i : i + _ADAPTIVE_CHUNK] = _adaptive_chunk(imgs[i : i + _ADAPTIVE_CHUNK], max_size // 2)
+    return out.reshape(len(imgs), N_PIXELS)
+
+
+def _adaptive_chunk(imgs: np.ndarray, r: int) -> np.ndarray:
+    """``adaptive_median_filter`` on ``imgs: [n, 28, 28]`` with largest window half-width
+    ``r``; returns a new ``[n, 28, 28]``. Windows are gathered only for the suspect pixels
+    whose window at that size holds a non-suspect pixel (counted first by box sums)."""
+    suspect = (imgs == 0) | (imgs == 1)
+    trusted = np.where(suspect, np.nan, imgs)  # NaN: suspect, or (once padded) off the image
+    trusted = np.pad(trusted, ((0, 0), (r, r), (r, r)), constant_values=np.nan)
+    out, pending = imgs.copy(), suspect.copy()
+    for half in range(1, r + 1):
+        n, i, j = np.nonzero(pending & (_box_count(~suspect, half) > 0))
+        out[n, i, j] = _nan_window_median(trusted, n, i + r, j + r, half)
+        pending[n, i, j] = False
+    out[pending] = _binary_median(imgs == 1, r)[pending]  # those windows hold only 0s and 1s
+    return out
+
+
+def _box_count(mask: np.ndarray, half: int) -> np.ndarray:
+    """How many pixels of ``mask: [n, H, W]`` are True in the ``2 half + 1`` square window
+    around each pixel, clipped at the border: ``[n, H, W]`` int."""
+    ones = np.ones(2 * half + 1, dtype=np.int32)
+    rows = ndimage.correlate1d(mask.astype(np.int32), ones, axis=1, mode="constant")
+    return ndimage.correlate1d(rows, ones, axis=2, mode="constant")
+
+
+def _binary_median(ones: np.ndarray, half: int) -> np.ndarray:
+    """``np.median`` over the clipped ``2 half + 1`` window of each pixel of an image made of
+    0s and 1s, given ``ones: [n, H, W]`` (where the 1s are): 1, 0, or 0.5 on a tie."""
+    n_ones, n_all = _box_count(ones, half), _box_count(np.ones_like(ones[:1]), half)
+    return np.where(2 * n_ones > n_all, 1.0, np.where(2 * n_ones < n_all, 0.0, 0.5))
+
+
+def _nan_window_median(padded: np.ndarray, n, i, j, half: int) -> np.ndarray:
+    """``[M]`` medians of the non-NaN values (at least one each) in the ``2 half + 1`` square
+    window of ``padded: [n, H, W]`` centred on each ``(n[k], i[k], j[k])``."""
+    _, rows, cols = padded.shape
+    d = np.arange(-half, half + 1)
+    offsets = (d[:, None] * cols + d).ravel()  # flat index steps across the window
+    centres = (n * rows + i) * cols + j
+    values = np.sort(padded.take(centres[:, None] + offsets), axis=1)  # NaN last
+    count = np.count_nonzero(~np.isnan(values), axis=1)
+    lo = np.take_along_axis(values, ((count - 1) // 2)[:, None], axis=1)
+    hi = np.take_along_axis(values, (count // 2)[:, None], axis=1)
+    return (lo[:, 0] + hi[:, 0]) / 2
+
+
 def mean_image(train: torch.Tensor) -> torch.Tensor:
     """The training set's mean image ``[784]``: the best constant guess, and so the output of
     any denoiser whose input carries no information."""
@@ -52,18 +128,21 @@ def mean_image(train: torch.Tensor) -> torch.Tensor:
 def denoising_scores(
     clean: torch.Tensor, noisy: torch.Tensor, denoised: torch.Tensor, train_mean: torch.Tensor
 ) -> dict[str, float]:
-    """PSNR and SSIM of the noisy, denoised and median-filtered images, and the PSNR of the
-    training mean image, all against ``clean: [N, 784]``."""
+    """PSNR and SSIM of the noisy, denoised, median-filtered (3x3) and adaptive-median-filtered
+    images and of the training mean image, all against ``clean: [N, 784]``."""
     median = median_filter(noisy)
+    adaptive = adaptive_median_filter(noisy)
     constant = train_mean.expand_as(clean)
     return {
         "psnr_noisy": psnr(clean, noisy),
         "psnr_denoised": psnr(clean, denoised),
         "psnr_median": psnr(clean, median),
+        "psnr_adaptive_median": psnr(clean, adaptive),
         "psnr_mean_image": psnr(clean, constant),
         "ssim_noisy": ssim(clean, noisy),
         "ssim_denoised": ssim(clean, denoised),
         "ssim_median": ssim(clean, median),
+        "ssim_adaptive_median": ssim(clean, adaptive),
         "ssim_mean_image": ssim(clean, constant),
     }
 
