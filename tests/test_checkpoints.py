@@ -167,7 +167,8 @@ BAD_FILES = {
                    "must be a JSON object, not null"),
     "unknown-class": (lambda p: with_meta(p / "m", sdae_model=spec(**{"class": "Transformer"})),
                       "{p}: bad sdae_model metadata: unknown model class \"Transformer\"; expected "
-                      "one of Autoencoder, StackedAutoencoder, StackedClassifier, SmallCNN; "
+                      "one of Autoencoder, StackedAutoencoder, StackedClassifier, SmallCNN, "
+                      "ConvAutoencoder; "
                       f"{RESAVE}"),
     "no-class": (lambda p: with_meta(p / "m", sdae_model=spec(**{"class": ...})),
                  "unknown model class null"),

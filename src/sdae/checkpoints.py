@@ -22,7 +22,13 @@ from torch import nn
 
 from sdae.devices import check_device
 from sdae.errors import SdaeError
-from sdae.models import Autoencoder, SmallCNN, StackedAutoencoder, StackedClassifier
+from sdae.models import (
+    Autoencoder,
+    ConvAutoencoder,
+    SmallCNN,
+    StackedAutoencoder,
+    StackedClassifier,
+)
 from sdae.outputs import atomic_write, to_jsonable
 
 RESAVE = "re-save the model with sdae.checkpoints.save_model"
@@ -30,6 +36,7 @@ _SIZE = (lambda v: type(v) is int and v > 0, "a positive integer")  # type(): bo
 _FIELD_TYPES = {
     "n_in": _SIZE, "n_hidden": _SIZE, "n_classes": _SIZE, "width": _SIZE,
     "tied": (lambda v: type(v) is bool, "true or false"),
+    "passthrough": (lambda v: type(v) is bool, "true or false"),
     "sizes": (lambda v: type(v) in (list, tuple) and len(v) >= 2 and all(_SIZE[0](s) for s in v),
               "a list of two or more positive integers"),
 }  # fmt: skip
@@ -38,6 +45,7 @@ _FIELDS = {
     "StackedAutoencoder": ("sizes", "tied"),
     "StackedClassifier": ("sizes", "tied", "n_classes"),
     "SmallCNN": ("n_classes", "width"),
+    "ConvAutoencoder": ("width", "passthrough"),
 }
 _ST_DTYPES = {torch.float32: "F32", torch.float64: "F64", torch.float16: "F16",
               torch.bfloat16: "BF16"}  # fmt: skip
@@ -55,6 +63,8 @@ def describe(model: nn.Module) -> dict[str, Any]:
     if isinstance(model, StackedAutoencoder):
         return {"class": "StackedAutoencoder", "sizes": list(model.sizes),
                 "tied": model.layers[0].tied}  # fmt: skip
+    if isinstance(model, ConvAutoencoder):
+        return {"class": "ConvAutoencoder", "width": model.width, "passthrough": model.passthrough}
     if isinstance(model, SmallCNN):
         return {"class": "SmallCNN", "n_classes": model.classifier[-1].out_features,
                 "width": model.features[0].out_channels}  # fmt: skip
@@ -88,6 +98,8 @@ def build(spec: dict[str, Any]) -> nn.Module:
         return StackedAutoencoder(spec["sizes"], spec["tied"])
     if kind == "StackedClassifier":
         return StackedClassifier(StackedAutoencoder(spec["sizes"], spec["tied"]), spec["n_classes"])
+    if kind == "ConvAutoencoder":
+        return ConvAutoencoder(spec["width"], spec["passthrough"])
     return SmallCNN(spec["n_classes"], spec["width"])
 
 

@@ -30,7 +30,13 @@ from sdae.data import (
 )
 from sdae.errors import SdaeError
 from sdae.evaluation import accuracy, confusion_matrix, denoising_scores, mean_image, predict
-from sdae.models import Autoencoder, StackedAutoencoder, StackedClassifier, seeded
+from sdae.models import (
+    Autoencoder,
+    ConvAutoencoder,
+    StackedAutoencoder,
+    StackedClassifier,
+    seeded,
+)
 from sdae.noise import corrupt
 from sdae.outputs import RESULT_FILE, check_out_dir, staged_dir, write_json
 from sdae.rng import Streams
@@ -49,18 +55,26 @@ def one_per_class(labels: torch.Tensor) -> list[int]:
     return [int(np.flatnonzero(y == c)[0]) for c in range(N_CLASSES) if (y == c).any()]
 
 
+def build_dae(config: DaeConfig) -> Autoencoder | ConvAutoencoder:
+    """The untrained DAE of ``config``: the paper's MLP, or the conv model."""
+    with seeded(config.seed):
+        if config.model == "conv":
+            return ConvAutoencoder(config.width, config.passthrough)
+        return Autoencoder(N_PIXELS, config.hidden, config.tied)
+
+
 def train_dae(config: DaeConfig, train: Split, *, progress: bool = False):
     """Build and train the DAE of ``config`` on ``train.x: [N, 784]``.
 
     Returns ``(model in eval mode, cost history, training seconds)``.
     """
-    with seeded(config.seed):
-        model = Autoencoder(N_PIXELS, config.hidden, config.tied)
+    model = build_dae(config)
     model.to(config.device)
     start = time.perf_counter()
     history = train_autoencoder(
         model, train.x, config.train, Streams(config.seed, "train-", config.device),
-        desc=f"DAE noise {config.train_noise}", progress=progress,
+        desc=f"{'conv ' if config.model == 'conv' else ''}DAE noise {config.train_noise}",
+        progress=progress,
     )  # fmt: skip
     return model.eval(), history, time.perf_counter() - start
 
@@ -73,11 +87,25 @@ def evaluate_dae(model: Autoencoder, config: DaeConfig, train: Split, test: Spli
     """
     noisy = corrupt(test.x, config.noise, test_noise,
                     Streams(config.seed, device=config.device).generator("test-noise"))
-    with torch.no_grad():
-        test_cost = float(reconstruction_cost(model(noisy), test.x))
-        denoised = model.reconstruct(noisy)
+    test_cost, denoised = denoise(model, noisy, test.x)
     scores = denoising_scores(test.x, noisy, denoised, mean_image(train.x))
     return {"test_cost": test_cost, **scores}, noisy, denoised
+
+
+def denoise(model, noisy: torch.Tensor, clean: torch.Tensor | None = None, batch: int = 1000):
+    """``model``'s reconstruction of ``noisy: [N, 784]``, in batches (a U-Net's activations
+    for 10,000 images would take gigabytes). Returns ``(cost against clean or None, [N, 784])``.
+    """
+    model.eval()
+    parts, cost = [], 0.0
+    with torch.no_grad():
+        for i in range(0, len(noisy), batch):
+            xb = noisy[i : i + batch]
+            if clean is not None:
+                cost += float(reconstruction_cost(model(xb), clean[i : i + batch])) * len(xb)
+            parts.append(model.reconstruct(xb))
+    out = torch.cat(parts) if parts else noisy.clone()
+    return (cost / max(len(noisy), 1) if clean is not None else None), out
 
 
 def reconstruction_figure(path, test: Split, noisy, denoised, title: str) -> Path:

@@ -62,6 +62,78 @@ class Autoencoder(nn.Module):
         return torch.sigmoid(self(x))
 
 
+def _double_conv(n_in: int, n_out: int) -> nn.Sequential:
+    return nn.Sequential(
+        nn.Conv2d(n_in, n_out, 3, padding=1), nn.ReLU(inplace=True),
+        nn.Conv2d(n_out, n_out, 3, padding=1), nn.ReLU(inplace=True),
+    )  # fmt: skip
+
+
+class ConvAutoencoder(nn.Module):
+    """A convolutional denoising autoencoder: a two-level U-Net (Ronneberger et al., 2015)
+    on 28x28 images, 28 -> 14 -> 7 and back, with skip connections; ``width`` channels at
+    full resolution, doubling at each level.
+
+    Same interface as :class:`Autoencoder`: ``forward`` maps ``x: [N, 784]`` in [0, 1] to
+    reconstruction logits ``[N, 784]`` (trained with the same cross-entropy, equation 2) and
+    ``reconstruct`` to the image.
+
+    Impulse noise (salt-and-pepper, masking) sets a pixel to exactly 0 or 1, so a pixel
+    strictly between them is certainly clean. The network sees that as a second input
+    channel ("suspect": the pixel is 0 or 1), and with ``passthrough=True`` (sdae's choice
+    for those noises) it predicts only the suspect pixels and copies the others, as a
+    switching median filter does. With ``passthrough=False`` (Gaussian noise, which moves
+    every pixel) it predicts every pixel. Inputs whose noise was smeared (e.g. by JPEG
+    compression) have few exact 0/1 pixels and are then mostly copied, not denoised.
+    """
+
+    def __init__(self, width: int = 32, passthrough: bool = True) -> None:
+        super().__init__()
+        self.width, self.passthrough = width, passthrough
+        w = width
+        self.enc1, self.enc2, self.bottom = (
+            _double_conv(2, w),
+            _double_conv(w, 2 * w),
+            _double_conv(2 * w, 4 * w),
+        )
+        self.up2, self.dec2 = (
+            nn.ConvTranspose2d(4 * w, 2 * w, 2, stride=2),
+            _double_conv(4 * w, 2 * w),
+        )
+        self.up1, self.dec1 = nn.ConvTranspose2d(2 * w, w, 2, stride=2), _double_conv(2 * w, w)
+        self.head = nn.Conv2d(w, 1, 1)
+
+    @staticmethod
+    def suspect(x: torch.Tensor) -> torch.Tensor:
+        """``x: [N, 784]`` -> bool ``[N, 784]``: the pixels impulse noise may have set."""
+        return (x == 0) | (x == 1)
+
+    def _net_logits(self, x: torch.Tensor, suspect: torch.Tensor) -> torch.Tensor:
+        img = torch.stack([x, suspect.to(x.dtype)], 1).view(-1, 2, 28, 28)
+        e1 = self.enc1(img)
+        e2 = self.enc2(F.max_pool2d(e1, 2))
+        b = self.bottom(F.max_pool2d(e2, 2))
+        d2 = self.dec2(torch.cat([self.up2(b), e2], 1))
+        d1 = self.dec1(torch.cat([self.up1(d2), e1], 1))
+        return self.head(d1).view(len(x), -1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Reconstruction logits ``[N, 784]``; a copied pixel's logit is ``logit(x)``, so its
+        cost is the least possible and gives no gradient."""
+        suspect = self.suspect(x)
+        logits = self._net_logits(x, suspect)
+        if not self.passthrough:
+            return logits
+        return torch.where(suspect, logits, torch.logit(x.clamp(1e-6, 1 - 1e-6)))
+
+    @torch.no_grad()
+    def reconstruct(self, x: torch.Tensor) -> torch.Tensor:
+        """The denoised images ``[N, 784]`` in [0, 1]: copied pixels exactly as given."""
+        suspect = self.suspect(x)
+        z = torch.sigmoid(self._net_logits(x, suspect))
+        return torch.where(suspect, z, x) if self.passthrough else z
+
+
 class StackedAutoencoder(nn.Module):
     """Autoencoders stacked as in paper §II.C: layer k encodes the code of layer k - 1.
 

@@ -51,6 +51,11 @@ def parse_augment(value: str | Sequence[str]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(names))
 
 
+def check_schedule(name: str) -> None:
+    if name not in SCHEDULES:
+        raise SdaeError(f"unknown schedule {name!r}; choose one of {', '.join(SCHEDULES)}")
+
+
 def check_optimizer(name: str, lr: float, iterations: int, batch_size: int) -> None:
     if name not in OPTIMIZERS:
         raise SdaeError(f"unknown optimizer {name!r}; choose one of {', '.join(OPTIMIZERS)}")
@@ -67,7 +72,8 @@ class AutoencoderTraining:
     """How to train one autoencoder: the paper's knobs plus Vincent et al.'s options.
 
     ``optimizer``: ``sgd`` is plain gradient descent (no momentum), ``adam`` is Adam.
-    ``batch_size`` 0 means full batch. ``sparsity_weight`` > 0 adds
+    ``batch_size`` 0 means full batch. ``schedule``: ``constant``, or ``cosine`` decay of the
+    learning rate to 0 over the ``iterations``. ``sparsity_weight`` > 0 adds
     ``weight * sum_j KL(target || mean activation of unit j)`` to the cost.
     """
 
@@ -80,9 +86,11 @@ class AutoencoderTraining:
     fixed_noise: bool = False
     sparsity_target: float = 0.05
     sparsity_weight: float = 0.0
+    schedule: str = "constant"
 
     def __post_init__(self) -> None:
         check_optimizer(self.optimizer, self.lr, self.iterations, self.batch_size)
+        check_schedule(self.schedule)
         check_noise(self.noise, self.noise_level, "training noise level")
         if not 0.0 < self.sparsity_target < 1.0:
             raise SdaeError(f"sparsity target {self.sparsity_target} must lie in (0, 1)")
@@ -114,9 +122,7 @@ class Finetuning:
     def __post_init__(self) -> None:
         check_optimizer(self.optimizer, self.lr_top, self.iterations, self.batch_size)
         check_optimizer(self.optimizer, self.lr_body, 1, 0)
-        if self.schedule not in SCHEDULES:
-            raise SdaeError(f"unknown schedule {self.schedule!r}; choose one of "
-                            f"{', '.join(SCHEDULES)}")  # fmt: skip
+        check_schedule(self.schedule)
         if not 0.0 <= self.input_dropout < 1.0:
             raise SdaeError(f"input dropout {self.input_dropout} must lie in [0, 1)")
         if self.lr_top == 0 and self.lr_body == 0:

@@ -74,6 +74,13 @@ def make_optimizer(groups: Sequence[tuple[list[nn.Parameter], float]], name: str
     return torch.optim.Adam(param_groups, lr=param_groups[0]["lr"], fused=True)
 
 
+def _decay(opt, schedule: str, iterations: int):
+    """The learning-rate schedule to step after each optimizer step (None: constant)."""
+    if schedule == "cosine":
+        return torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=iterations)
+    return None
+
+
 def batch_indices(
     n: int, batch_size: int, generator: torch.Generator
 ) -> Iterator[torch.Tensor | None]:
@@ -171,11 +178,15 @@ def closed_form_step(model: Autoencoder, noisy: torch.Tensor, clean: torch.Tenso
     return cost / n
 
 
-def _autograd_step(model: Autoencoder, noisy, clean, settings: AutoencoderTraining):
-    code = model.encode(noisy)
-    cost = reconstruction_cost(model.decode_logits(code), clean)
+def _autograd_step(model: nn.Module, noisy, clean, settings: AutoencoderTraining):
+    """One backward pass of equation (2) (plus the sparsity penalty, which needs the code of
+    an :class:`Autoencoder`; any other model only maps ``[N, D]`` to logits)."""
     if settings.sparsity_weight:
+        code = model.encode(noisy)
+        cost = reconstruction_cost(model.decode_logits(code), clean)
         cost = cost + settings.sparsity_weight * kl_sparsity(code, settings.sparsity_target)
+    else:
+        cost = reconstruction_cost(model(noisy), clean)
     cost.backward()
     return cost.detach()
 
@@ -202,6 +213,7 @@ def train_autoencoder(
     noise_gen, batch_gen = rng.generator("noise"), rng.generator("batches")
     by_hand = isinstance(model, Autoencoder) and not model.tied and not s.sparsity_weight
     opt = make_optimizer([(list(model.parameters()), s.lr)], s.optimizer)
+    decay = _decay(opt, s.schedule, s.iterations)
     fixed = corrupt(x, s.noise, s.noise_level, noise_gen) if s.fixed_noise else None
     history = torch.empty(s.iterations, device=x.device)
     batches = batch_indices(len(x), s.batch_size, batch_gen)
@@ -220,6 +232,8 @@ def train_autoencoder(
                 opt.zero_grad(set_to_none=True)
                 cost = _autograd_step(model, noisy, clean, s)
             opt.step()
+            if decay is not None:
+                decay.step()
             history[i] = cost
             bar.update(i, history, f"lower the learning rate (now {s.lr})")
     return history.tolist()
@@ -290,9 +304,7 @@ def train_classifier(
         for p in frozen:  # frozen parameters need no gradient at all: cheaper and exact
             p.requires_grad_(False)
         opt = make_optimizer([(ps, lr) for ps, lr in groups if lr > 0], optimizer)
-        decay = None
-        if schedule == "cosine":
-            decay = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=iterations)
+        decay = _decay(opt, schedule, iterations)
         model.train()
         with flush_denormals(), _Progress(iterations, desc, progress) as bar:
             for i, idx in zip(range(iterations), batches):

@@ -1,0 +1,143 @@
+"""The convolutional DAE (`sdae dae --model conv`): shapes, pass-through, save/load, config,
+and a short real run that denoises."""
+
+import json
+
+import pytest
+import torch
+
+from sdae.checkpoints import describe, load_model, save_model
+from sdae.config import CONV_TRAINING, DaeConfig, from_flags
+from sdae.errors import SdaeError
+from sdae.models import ConvAutoencoder, seeded
+from sdae.noise import corrupt
+from sdae.settings import AutoencoderTraining
+from sdae.training import reconstruction_cost, train_autoencoder
+
+
+def _batch(n=5, seed=0):
+    """Images in (0, 1) with some exact 0s and 1s, as impulse noise leaves them."""
+    g = torch.Generator().manual_seed(seed)
+    x = torch.rand(n, 784, generator=g) * 0.8 + 0.1
+    return corrupt(x, "salt-and-pepper", 0.2, g)
+
+
+def test_shapes_and_range():
+    with seeded(0):
+        model = ConvAutoencoder(width=4)
+    x = _batch()
+    assert model(x).shape == (5, 784)
+    z = model.reconstruct(x)
+    assert z.shape == (5, 784) and z.min() >= 0 and z.max() <= 1
+
+
+def test_passthrough_copies_every_pixel_noise_cannot_have_set():
+    with seeded(0):
+        model = ConvAutoencoder(width=4, passthrough=True)
+    x = _batch()
+    clean = (x > 0) & (x < 1)
+    z = model.reconstruct(x)
+    assert torch.equal(z[clean], x[clean])  # exactly, not approximately
+    assert not torch.equal(z[~clean], x[~clean])  # suspect pixels are predicted
+    # and their cost gives no gradient: a batch without suspect pixels trains nothing
+    y = torch.rand(3, 784) * 0.8 + 0.1
+    reconstruction_cost(model(y), y).backward()
+    assert all(p.grad is None or not p.grad.any() for p in model.parameters())
+
+
+def test_without_passthrough_every_pixel_is_predicted():
+    with seeded(0):
+        model = ConvAutoencoder(width=4, passthrough=False)
+    x = _batch()
+    clean = (x > 0) & (x < 1)
+    assert not torch.equal(model.reconstruct(x)[clean], x[clean])
+
+
+def test_forward_matches_reconstruct():
+    """The cost's logits and the image agree: sigmoid(forward) == reconstruct."""
+    with seeded(1):
+        model = ConvAutoencoder(width=4)
+    x = _batch(seed=3)
+    torch.testing.assert_close(torch.sigmoid(model(x)), model.reconstruct(x), atol=2e-6, rtol=0)
+
+
+def test_save_and_load_give_the_same_model(tmp_path):
+    with seeded(0):
+        model = ConvAutoencoder(width=6, passthrough=False)
+    path = save_model(tmp_path / "model.safetensors", model, DaeConfig(model="conv", width=6))
+    loaded, config = load_model(path)
+    assert isinstance(loaded, ConvAutoencoder)
+    assert describe(loaded) == {"class": "ConvAutoencoder", "width": 6, "passthrough": False}
+    assert config["model"] == "conv" and config["width"] == 6
+    x = _batch()
+    assert torch.equal(loaded.reconstruct(x), model.eval().reconstruct(x))
+
+
+def test_conv_flags_take_the_conv_training_unless_told_otherwise():
+    c = from_flags("dae", {"model": "conv"})
+    assert c.model == "conv" and c.train == CONV_TRAINING
+    c = from_flags("dae", {"model": "conv", "lr": 0.01, "train_noise": 0.1})
+    assert c.train.lr == 0.01 and c.train.batch_size == CONV_TRAINING.batch_size
+    assert c.train.noise_level == 0.1
+    assert from_flags("dae", {}).train == DaeConfig().train  # the paper's MLP is unchanged
+    assert DaeConfig(model="conv").passthrough
+    assert not from_flags("dae", {"model": "conv", "noise": "gaussian"}).passthrough
+
+
+@pytest.mark.parametrize(("flags", "message"), [
+    ({"model": "resnet"}, "unknown --model 'resnet'"),
+    ({"model": "conv", "tied": True}, "--tied is a setting of the MLP DAE"),
+    ({"model": "conv", "width": 0}, "--width must be a whole number >= 1"),
+    ({"model": "conv", "schedule": "step"}, "unknown schedule 'step'"),
+])  # fmt: skip
+def test_bad_conv_settings_are_one_line(flags, message):
+    with pytest.raises(SdaeError, match=message):
+        from_flags("dae", flags)
+
+
+def test_cosine_schedule_rates_worked_by_hand():
+    """Step k of T uses lr * (1 + cos(pi k / T)) / 2: the full rate first, ~0 last."""
+    import math
+
+    from sdae.training import _decay
+
+    w = torch.nn.Parameter(torch.zeros(1))
+    opt = torch.optim.SGD([w], lr=0.8)
+    decay, used = _decay(opt, "cosine", 4), []
+    for _ in range(4):
+        used.append(opt.param_groups[0]["lr"])
+        opt.step()
+        decay.step()
+    expected = [0.8 * (1 + math.cos(math.pi * k / 4)) / 2 for k in range(4)]
+    assert used == pytest.approx(expected)
+    assert _decay(opt, "constant", 4) is None
+
+
+def test_a_conv_model_trains_through_train_autoencoder():
+    torch.manual_seed(0)
+    x = _batch(64, seed=5)
+    with seeded(0):
+        model = ConvAutoencoder(width=4)
+    s = AutoencoderTraining(lr=0.01, iterations=6, batch_size=32, schedule="cosine",
+                            noise_level=0.1)  # fmt: skip
+    before = [p.detach().clone() for p in model.parameters()]
+    history = train_autoencoder(model, x, s, 0)
+    assert len(history) == 6 and all(h == h for h in history)
+    assert any(not torch.equal(p, b) for p, b in zip(model.parameters(), before))
+
+
+def test_short_conv_run_beats_the_noisy_input(tmp_path, fmnist):
+    from sdae.cli import main
+
+    out = tmp_path / "conv"
+    code = main(["dae", "--model", "conv", "--width", "8", "--iterations", "30",
+                 "--protocol", "mini", "--train-noise", "0.2", "--test-noise", "0.2",
+                 "--out", str(out), "--quiet"])  # fmt: skip
+    assert code == 0
+    m = json.loads((out / "metrics.json").read_text())
+    assert m["psnr_denoised"] > m["psnr_noisy"] + 3
+    assert {"psnr_adaptive_median", "ssim_adaptive_median"} <= set(m)
+    assert len(m["cost_history"]) == 30
+    model, config = load_model(out / "model.safetensors")
+    assert isinstance(model, ConvAutoencoder) and config["model"] == "conv"
+    assert (out / "reconstructions.png").stat().st_size > 0
