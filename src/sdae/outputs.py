@@ -81,22 +81,24 @@ def copy_file(src: str | Path, dest: str | Path) -> Path:
     return atomic_write(dest, lambda tmp: shutil.copyfile(src, tmp))
 
 
-def check_out_dir(out: str | Path, overwrite: bool = False) -> Path:
+def check_out_dir(out: str | Path, overwrite: bool = False, *, result: str = RESULT_FILE,
+                  marker: str = "config.json", what: str = "run") -> Path:
     """Check, before any work, that a run can be written to ``out``; nothing is created.
 
-    Refused: a file; a folder holding a finished run (without ``overwrite``); a non-empty
-    folder that holds no sdae run (the swap would replace the user's files); a path under a
-    file or under a folder that cannot be written.
+    Refused: a file; a folder holding a finished run (its ``result`` file; without
+    ``overwrite``); a non-empty folder that holds no ``what`` (no ``marker`` file: the swap
+    would replace the user's files); a path under a file or under a folder that cannot be
+    written. ``sdae denoise`` passes its own result file as both.
     """
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise SdaeError(f"--out {out} is a file; give a folder")
     if out.is_dir():
-        if (out / RESULT_FILE).exists() and not overwrite:
-            raise SdaeError(f"{out} already holds a finished run; pass --overwrite or another "
-                            "--out")  # fmt: skip
-        if any(out.iterdir()) and not (out / "config.json").exists():
-            raise SdaeError(f"--out {out} is not empty and holds no sdae run; give a new or "
+        if (out / result).exists() and not overwrite:
+            raise SdaeError(f"{out} already holds a finished {what}; pass --overwrite or "
+                            "another --out")  # fmt: skip
+        if any(out.iterdir()) and not (out / marker).exists():
+            raise SdaeError(f"--out {out} is not empty and holds no sdae {what}; give a new or "
                             "empty folder")  # fmt: skip
     check_writable_parent(out, "--out")
     return out
@@ -120,13 +122,14 @@ def check_writable_parent(path: Path, what: str) -> None:
 
 
 @contextlib.contextmanager
-def staged_dir(out: str | Path, overwrite: bool = False) -> Iterator[Path]:
+def staged_dir(out: str | Path, overwrite: bool = False, **rules: str) -> Iterator[Path]:
     """A fresh staging folder beside ``out``, swapped into place if the block succeeds.
 
     Until the swap ``out`` is untouched; a failed or killed run leaves only the staging
-    folder ``.<name>.partial``, which the next run clears.
+    folder ``.<name>.partial``, which the next run clears. ``rules``: as
+    :func:`check_out_dir`'s keywords.
     """
-    out = check_out_dir(out, overwrite)
+    out = check_out_dir(out, overwrite, **rules)
     stage = out.parent / f".{out.name}.partial"
     shutil.rmtree(stage, ignore_errors=True)
     stage.mkdir(parents=True)
