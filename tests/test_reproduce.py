@@ -87,10 +87,14 @@ def test_plan_covers_the_paper():
     names = {e.name for e in exps}
     assert len(exps) == 2 * len(plan(1)) == len(names)
     assert sum(e.kind == "finetune" for e in exps) == 2 * (3 * 2 * 3 + 1)
-    assert {"dae-train0.1-seed1", "pretrain-arch1-seed0", "knn-l5-seed0", "cnn-seed1"} <= names
-    for e in exps:  # every experiment comes after the one it reads
-        if e.needs:
-            assert [x.name for x in exps].index(e.needs.name) < [x.name for x in exps].index(e.name)
+    assert {"dae-train0.1-seed1", "pretrain-arch1-seed0", "knn-l5-seed0", "cnn-seed1",
+            "dae-conv-train0.1-seed0", "dae-conv-fresh-train0.5-seed1",
+            "denoise-classify-seed1"} <= names
+    order = [x.name for x in exps]
+    for e in exps:  # every experiment comes after the ones it reads
+        for need in e.needs:
+            assert need.name in names
+            assert order.index(need.name) < order.index(e.name)
 
 
 def test_parallel_jobs_give_the_same_results(smoke, tmp_path):

@@ -83,3 +83,21 @@ def confusion(path, matrix: np.ndarray, class_names: Sequence[str], title: str) 
     ax.set(xlabel="predicted", ylabel="true", title=title)
     fig.tight_layout()
     return _save(fig, path)
+
+
+def line_panels(path, xs: Sequence[float], panels: dict[str, dict[str, Sequence[float]]], *,
+                xlabel: str, ylabel: str, title: str) -> Path:
+    """One panel per name in ``panels``, each with one line (and marker) per named series
+    of ``len(xs)`` values, sharing the y axis."""
+    fig, axes = plt.subplots(1, len(panels), figsize=(5.2 * len(panels), 4), squeeze=False,
+                             sharey=True)  # fmt: skip
+    for ax, (name, series) in zip(axes[0], panels.items()):
+        for label, ys in series.items():
+            ax.plot(xs, ys, marker="o", ms=3.5, lw=1.4, label=label)
+        ax.set(xlabel=xlabel, title=name)
+        ax.grid(alpha=0.3)
+    axes[0][0].set_ylabel(ylabel)
+    axes[0][-1].legend(fontsize=8)
+    fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    return _save(fig, path)

@@ -1,10 +1,11 @@
 """The paper's experiments as data: what ``sdae reproduce`` runs and what its report reads.
 
-An :class:`Experiment` is one DAE training (Figs 5-11), one stack's pretraining (Tables I,
-IV, VII, Fig. 12), one fine-tuning (a row of Tables II-IX, or the ten-label run of §VI.B),
-or one baseline of Table X, for one seed. Its fields say what it is; its :attr:`name`, the
-folder it is written to, is made here and nowhere else, and never parsed: the report finds
-experiments by their fields (:func:`select`).
+An :class:`Experiment` is one DAE training (Figs 5-11; the paper's MLP, and sdae's conv
+DAE beside it), one stack's pretraining (Tables I, IV, VII, Fig. 12), one fine-tuning (a row
+of Tables II-IX, or the ten-label run of §VI.B), one baseline of Table X, or the
+denoise-then-classify experiment (:mod:`sdae.robustness`), for one seed. Its fields say
+what it is; its :attr:`name`, the folder it is written to, is made here and nowhere
+else, and never parsed: the report finds experiments by their fields (:func:`select`).
 """
 
 from __future__ import annotations
@@ -23,12 +24,15 @@ DAE_RUNS = {0.1: (0.1,), 0.3: (0.5, 0.3), 0.5: (0.3, 0.5)}
 FRESH = "salt-and-pepper-fresh"
 KNN_LABELS = 5  # 1-NN with 5 labels per class is the setting that lands near Table X's 55.4 %
 TEN_LABELS = {"arch": 3, "labels": 10, "lr_top": 0.5, "lr_body": 0.001}  # §VI.B
+# denoise-then-classify: the DAEs it uses are the ones trained at this noise (one-draw)
+ROBUST_DAE_NOISE = 0.3
 
 
 @dataclass(frozen=True)
 class Experiment:
     """One experiment of the paper for one seed. ``kind``: dae | pretrain | finetune | knn |
-    cnn; ``arch``: 1-3 (:data:`ARCHS`); ``labels``: labelled images per class, None = all."""
+    cnn | robust; ``arch``: 1-3 (:data:`ARCHS`); ``labels``: labelled images per class, None
+    = all; ``model``: a DAE's network, ``mlp`` (the paper's) or ``conv``."""
 
     kind: str
     seed: int
@@ -40,6 +44,7 @@ class Experiment:
     lr_top: float | None = None
     lr_body: float | None = None
     table: str | None = None
+    model: str = "mlp"
 
     @property
     def name(self) -> str:
@@ -47,7 +52,8 @@ class Experiment:
         seed = f"seed{self.seed}"
         if self.kind == "dae":
             fresh = "fresh-" if self.noise == FRESH else ""
-            return f"dae-{fresh}train{self.train_noise}-{seed}"
+            conv = "conv-" if self.model == "conv" else ""
+            return f"dae-{conv}{fresh}train{self.train_noise}-{seed}"
         if self.kind == "pretrain":
             return f"pretrain-arch{self.arch}-{seed}"
         if self.kind == "finetune":
@@ -55,14 +61,20 @@ class Experiment:
                     f"body{self.lr_body}-{seed}")  # fmt: skip
         if self.kind == "knn":
             return f"knn-l{self.labels}-{seed}"
+        if self.kind == "robust":
+            return f"denoise-classify-{seed}"
         return f"cnn-{seed}"
 
     @property
-    def needs(self) -> Experiment | None:
-        """The experiment whose folder this one reads: a fine-tuning's pretrained stack."""
-        if self.kind != "finetune":
-            return None
-        return Experiment("pretrain", self.seed, arch=self.arch, table=PRETRAIN_TABLE[self.arch])
+    def needs(self) -> tuple[Experiment, ...]:
+        """The experiments whose folders this one reads: a fine-tuning's pretrained stack;
+        denoise-then-classify's classifiers and DAEs (:func:`robust_inputs`)."""
+        if self.kind == "finetune":
+            return (Experiment("pretrain", self.seed, arch=self.arch,
+                               table=PRETRAIN_TABLE[self.arch]),)  # fmt: skip
+        if self.kind == "robust":
+            return tuple(robust_inputs(self.seed).values())
+        return ()
 
     def params(self) -> dict[str, Any]:
         """The fields that say what it is, as ``results.json``'s ``params`` (as before the
@@ -71,6 +83,8 @@ class Experiment:
              if k not in ("kind", "seed") and v not in (None, ())}  # fmt: skip
         if self.kind != "dae":
             p.pop("noise")
+        if self.model == "mlp":  # as before the conv DAE existed
+            p.pop("model")
         if self.arch is not None:
             p["arch"] = ARCHS[self.arch]
         if self.kind == "cnn":
@@ -88,19 +102,38 @@ def _finetunes(k: int, seed: int) -> list[Experiment]:
     return out
 
 
+def _daes(seed: int, model: str) -> list[Experiment]:
+    runs = [Experiment("dae", seed, train_noise=p, tests=t, model=model)
+            for p, t in DAE_RUNS.items()]  # fmt: skip
+    return [*runs, Experiment("dae", seed, train_noise=0.5, tests=(0.3, 0.5), noise=FRESH,
+                              model=model)]  # fmt: skip
+
+
+def robust_inputs(seed: int) -> dict[str, Experiment]:
+    """What denoise-then-classify reads: the CNN baseline and the 784-100 stack fine-tuned
+    on ten labels per class (§VI.B), both trained on clean images, and the MLP and conv
+    DAEs trained at :data:`ROBUST_DAE_NOISE`."""
+    tests = DAE_RUNS[ROBUST_DAE_NOISE]
+    return {
+        "cnn": Experiment("cnn", seed),
+        "sae": Experiment("finetune", seed, **TEN_LABELS, table="10"),
+        "mlp": Experiment("dae", seed, train_noise=ROBUST_DAE_NOISE, tests=tests),
+        "conv": Experiment("dae", seed, train_noise=ROBUST_DAE_NOISE, tests=tests, model="conv"),
+    }
+
+
 def plan(seeds: int) -> list[Experiment]:
     """Every experiment of the paper for seeds ``0 .. seeds-1``, each after what it needs."""
     out: list[Experiment] = []
     for s in range(seeds):
-        for p, tests in DAE_RUNS.items():
-            out.append(Experiment("dae", s, train_noise=p, tests=tests))
-        out.append(Experiment("dae", s, train_noise=0.5, tests=(0.3, 0.5), noise=FRESH))
+        out += _daes(s, "mlp") + _daes(s, "conv")
         for k in ARCHS:
             out.append(Experiment("pretrain", s, arch=k, table=PRETRAIN_TABLE[k]))
             out += _finetunes(k, s)
         out.append(Experiment("finetune", s, **TEN_LABELS, table="10"))
         out.append(Experiment("knn", s, labels=KNN_LABELS))
         out.append(Experiment("cnn", s))
+        out.append(Experiment("robust", s))
     return out
 
 

@@ -45,12 +45,14 @@ class Preset:
     finetune_iterations: int
     cnn_protocol: str
     cnn_epochs: int
+    conv_iterations: int = 1875
 
 
 PRESETS = {
-    "paper": Preset("paper", "paper", 1000, 1.0, 2000, "full", 3),
-    "quick": Preset("quick", "mini", 150, 0.1, 300, "paper", 1),
-    "smoke": Preset("smoke", "mini", 8, 0.01, 20, "mini", 1),  # for tests: seconds
+    # the conv DAE: 10 passes over the 6000 images (the default of `sdae dae` is 20)
+    "paper": Preset("paper", "paper", 1000, 1.0, 2000, "full", 3, 1875),
+    "quick": Preset("quick", "mini", 150, 0.1, 300, "paper", 1, 100),
+    "smoke": Preset("smoke", "mini", 8, 0.01, 20, "mini", 1, 2),  # for tests: seconds
 }
 
 
@@ -61,9 +63,16 @@ def experiment_config(exp: Experiment, preset: Preset, device: str = "cpu"):
     s = exp.seed
     run = {"seed": s, "device": device, "protocol": preset.protocol}
     if exp.kind == "dae":
+        conv = exp.model == "conv"
         return from_flags("dae", {**run, "train_noise": exp.train_noise, "noise": exp.noise,
-                                  "test_noise": exp.tests[0],
-                                  "iterations": preset.dae_iterations})  # fmt: skip
+                                  "test_noise": exp.tests[0], "model": exp.model,
+                                  "iterations": preset.conv_iterations if conv
+                                  else preset.dae_iterations})  # fmt: skip
+    if exp.kind == "robust":
+        from sdae.config import RobustConfig
+        from sdae.plan import ROBUST_DAE_NOISE
+
+        return RobustConfig(dae_noise=ROBUST_DAE_NOISE, **run)
     if exp.kind in ("pretrain", "finetune"):
         base = from_flags("sae", {**run, "arch": ARCHS[exp.arch], "finetune_recipe": "paper",
                                   "labels_seed": s})  # fmt: skip
@@ -91,6 +100,7 @@ def _splits(config, data_dir):
 def _run_dae(exp: Experiment, config, out: Path, data_dir, progress) -> dict:
     from sdae import experiments as ex
     from sdae import figures
+    from sdae.checkpoints import save_model
 
     train, test = _splits(config, data_dir)
     model, history, seconds = ex.train_dae(config, train, progress=progress)
@@ -103,6 +113,7 @@ def _run_dae(exp: Experiment, config, out: Path, data_dir, progress) -> dict:
         ex.reconstruction_figure(out / f"reconstructions_test{q}.png", test, noisy, denoised,
                                  f"train noise {config.train_noise}, test noise {q} "
                                  f"({config.noise})")  # fmt: skip
+    save_model(out / "model.safetensors", model, config)  # for denoise-then-classify, users
     return {"final_cost": history[-1], "train_seconds": seconds, "tests": per_test,
             "cost_history": history}  # fmt: skip
 
@@ -123,12 +134,14 @@ def _run_pretrain(exp: Experiment, config, out: Path, data_dir, progress) -> dic
 
 def _run_finetune(exp: Experiment, config, out: Path, data_dir, progress, root: Path) -> dict:
     from sdae import experiments as ex
-    from sdae.checkpoints import load_model
+    from sdae.checkpoints import load_model, save_model
 
     train, test = _splits(config, data_dir)
-    model, _ = load_model(root / exp.needs.name / "model.safetensors", config.device)
+    model, _ = load_model(root / exp.needs[0].name / "model.safetensors", config.device)
     start = time.perf_counter()
     history, n_labelled = ex.finetune_model(model, config, train, progress=progress)
+    if exp.table == "10":  # the classifier denoise-then-classify uses
+        save_model(out / "model.safetensors", model, config)
     return ex.classification_result(
         model, train, test, out, f"{config.arch}, {config.labels_per_class} labels/class, "
         f"lr {config.finetune.lr_top}/{config.finetune.lr_body}", pretrain=[], finetune=history,
@@ -141,6 +154,21 @@ def _run_baseline(exp: Experiment, config, out: Path, data_dir, progress) -> dic
 
     train, test = _splits(config, data_dir)
     return write_baseline(config, out, train, test, progress=progress)
+
+
+def _run_robust(exp: Experiment, config, out: Path, data_dir, progress, root: Path) -> dict:
+    from sdae import robustness
+    from sdae.checkpoints import load_model
+    from sdae.plan import robust_inputs
+
+    _, test = _splits(config, data_dir)
+    models = {k: load_model(root / e.name / "model.safetensors", config.device)[0]
+              for k, e in robust_inputs(exp.seed).items()}  # fmt: skip
+    inputs = robustness.denoisers(models["mlp"], models["conv"])
+    result = robustness.evaluate(config, {"cnn": models["cnn"], "sae": models["sae"]}, inputs,
+                                 test.x, test.y)  # fmt: skip
+    robustness.figure(out / "accuracy.png", result)
+    return {**result, "n_test": len(test)}
 
 
 _RUNNERS = {"dae": _run_dae, "pretrain": _run_pretrain, "knn": _run_baseline,
@@ -160,8 +188,9 @@ def run_experiment(exp: Experiment, preset: Preset, root: Path, data_dir=None,
     partial.mkdir(parents=True)
     config = experiment_config(exp, preset, device)
     write_json(partial / "config.json", config)
-    if exp.kind == "finetune":
-        metrics = _run_finetune(exp, config, partial, data_dir, progress, root)
+    if exp.kind in ("finetune", "robust"):
+        run = _run_finetune if exp.kind == "finetune" else _run_robust
+        metrics = run(exp, config, partial, data_dir, progress, root)
     else:
         metrics = _RUNNERS[exp.kind](exp, config, partial, data_dir, progress)
     result = ExperimentResult(exp, config, metrics)
@@ -180,7 +209,8 @@ def read_result(root: Path, exp: Experiment, preset: Preset) -> ExperimentResult
     fix = f"delete the folder {path.parent} and run the same command again to redo it"
     doc = read_json(path, fix)
     try:
-        command = {"dae": "dae", "pretrain": "sae", "finetune": "sae"}.get(exp.kind, "baseline")
+        command = {"dae": "dae", "pretrain": "sae", "finetune": "sae",
+                   "robust": "robust"}.get(exp.kind, "baseline")  # fmt: skip
         if doc["name"] != exp.name or not isinstance(doc["metrics"], dict):
             raise SdaeError("it does not describe this experiment")
         config = load_config(command, doc["config"])
@@ -330,7 +360,7 @@ def _run_parallel(pending, done, preset, root, data_dir, jobs, threads, device, 
     with cf.ProcessPoolExecutor(jobs, mp_context=ctx) as pool:
         waiting, running = list(pending), {}
         while waiting or running:
-            for exp in [e for e in waiting if e.needs is None or e.needs.name in done]:
+            for exp in [e for e in waiting if all(n.name in done for n in e.needs)]:
                 if len(running) >= jobs:
                     break
                 waiting.remove(exp)
