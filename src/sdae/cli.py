@@ -7,6 +7,7 @@ stderr and exit with status 2; anything else is a bug and keeps its traceback.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -421,6 +422,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"sdae: error: {where}: {exc.strerror or exc}; check the path, its permissions "
               "and the free space", file=sys.stderr)  # fmt: skip
         return 2
+    except BrokenPipeError:  # `sdae ... | head`: the reader left; nothing to report
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
     except KeyboardInterrupt:
         print("sdae: interrupted; finished files are intact, unfinished ones were not written",
               file=sys.stderr)  # fmt: skip

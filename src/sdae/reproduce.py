@@ -46,13 +46,15 @@ class Preset:
     cnn_protocol: str
     cnn_epochs: int
     conv_iterations: int = 1875
+    conv_width: int = 32
 
 
 PRESETS = {
     # the conv DAE: 10 passes over the 6000 images (the default of `sdae dae` is 20)
-    "paper": Preset("paper", "paper", 1000, 1.0, 2000, "full", 3, 1875),
-    "quick": Preset("quick", "mini", 150, 0.1, 300, "paper", 1, 100),
-    "smoke": Preset("smoke", "mini", 8, 0.01, 20, "mini", 1, 2),  # for tests: seconds
+    "paper": Preset("paper", "paper", 1000, 1.0, 2000, "full", 3, 1875, 32),
+    # width 16 denoises as well as 32 after 100 steps on the mini protocol, in half the time
+    "quick": Preset("quick", "mini", 150, 0.1, 300, "paper", 1, 100, 16),
+    "smoke": Preset("smoke", "mini", 8, 0.01, 20, "mini", 1, 2, 8),  # for tests: seconds
 }
 
 
@@ -66,6 +68,7 @@ def experiment_config(exp: Experiment, preset: Preset, device: str = "cpu"):
         conv = exp.model == "conv"
         return from_flags("dae", {**run, "train_noise": exp.train_noise, "noise": exp.noise,
                                   "test_noise": exp.tests[0], "model": exp.model,
+                                  **({"width": preset.conv_width} if conv else {}),
                                   "iterations": preset.conv_iterations if conv
                                   else preset.dae_iterations})  # fmt: skip
     if exp.kind == "robust":
