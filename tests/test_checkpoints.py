@@ -17,7 +17,14 @@ from torch import nn
 
 from sdae.checkpoints import build, check_device, describe, load_model, save_model
 from sdae.errors import SdaeError
-from sdae.models import Autoencoder, SmallCNN, StackedAutoencoder, StackedClassifier, seeded
+from sdae.models import (
+    Autoencoder,
+    DeepCNN,
+    SmallCNN,
+    StackedAutoencoder,
+    StackedClassifier,
+    seeded,
+)
 
 RESAVE = "re-save the model with sdae.checkpoints.save_model"
 AE_SPEC = {"class": "Autoencoder", "n_in": 784, "n_hidden": 16, "tied": False}
@@ -50,6 +57,7 @@ MODELS = {
     "classifier-untied": lambda: StackedClassifier(StackedAutoencoder([784, 32, 16]), 10),
     "classifier-tied": lambda: StackedClassifier(StackedAutoencoder([784, 32, 16], True), 10),
     "cnn": lambda: SmallCNN(10, 4),
+    "deep-cnn": lambda: DeepCNN(10, 4),
 }
 
 
@@ -168,7 +176,7 @@ BAD_FILES = {
     "unknown-class": (lambda p: with_meta(p / "m", sdae_model=spec(**{"class": "Transformer"})),
                       "{p}: bad sdae_model metadata: unknown model class \"Transformer\"; expected "
                       "one of Autoencoder, StackedAutoencoder, StackedClassifier, SmallCNN, "
-                      "ConvAutoencoder; "
+                      "ConvAutoencoder, DeepCNN; "
                       f"{RESAVE}"),
     "no-class": (lambda p: with_meta(p / "m", sdae_model=spec(**{"class": ...})),
                  "unknown model class null"),

@@ -80,7 +80,11 @@ def test_old_flat_config_files_still_load():
     assert sae.finetune.augment == ("shift", "flip") and len(sae.pretrain) == 2
     assert [t.lr for t in sae.pretrain] == [0.01, 0.005]
     cnn = load_config("baseline", OLD_CNN)
-    assert cnn.settings == CnnSettings(lr=0.001, epochs=2, batch_size=128)
+    # written before the deep CNN existed: it ran the small CNN with plain Adam
+    assert cnn.settings == CnnSettings(lr=0.001, epochs=2, batch_size=128, arch="small",
+                                       schedule="constant", augment=(), label_smoothing=0.0)
+    tree = {"model": "cnn", "settings": {"lr": 0.001, "epochs": 2, "batch_size": 128}}
+    assert load_config("baseline", tree).settings == cnn.settings
 
 
 @pytest.mark.parametrize("command,data,message", [

@@ -1,5 +1,5 @@
 """Baselines for Table X: KNN and logistic regression on raw pixels (scikit-learn), an MLP
-of the stacked autoencoder's shape from random weights, and a small CNN (PyTorch).
+of the stacked autoencoder's shape from random weights, and a CNN (PyTorch).
 
 Each ``fit_*`` takes the labelled images ``x: [N, 784]`` and labels ``y: [N]`` and returns a
 fitted model whose ``predict(x) -> [N]`` gives class indices, plus a cost history (empty for
@@ -14,7 +14,9 @@ import torch
 from sklearn.linear_model import LogisticRegression
 from sklearn.neighbors import KNeighborsClassifier
 
-from sdae.models import SmallCNN, StackedAutoencoder, StackedClassifier, seeded
+from sdae.augment import augment
+from sdae.config import CnnSettings
+from sdae.models import DeepCNN, SmallCNN, StackedAutoencoder, StackedClassifier, seeded
 from sdae.rng import Streams, derive_seed, streams
 from sdae.training import Finetuning, finetune, train_classifier
 
@@ -52,21 +54,31 @@ def fit_mlp(x, y, sizes, settings: Finetuning, *, seed: int, rng: Streams | int,
     return model, history
 
 
-def fit_cnn(x, y, *, lr, epochs, batch_size, seed: int, rng: Streams | int,
-            progress=False) -> tuple[SmallCNN, list[float]]:  # fmt: skip
-    """:class:`SmallCNN` trained with Adam on minibatches for ``epochs`` passes over ``x``.
+def fit_cnn(x, y, settings: CnnSettings, *, seed: int, rng: Streams | int,
+            progress=False) -> tuple[DeepCNN | SmallCNN, list[float]]:  # fmt: skip
+    """The CNN of ``settings`` trained with Adam on minibatches for ``epochs`` passes over
+    ``x``, each batch through ``settings.augment``.
 
-    Weights from ``seed``; minibatch order from ``rng``'s stream ``batches``; dropout, which
-    draws from torch's global generator, from a fork of it seeded by ``rng``'s stream
-    ``dropout``, so a run depends neither on what ran before it nor on its weights' draw.
+    Weights from ``seed``; minibatch order from ``rng``'s stream ``batches``, augmentations
+    from ``augment``; dropout, which draws from torch's global generator, from a fork of it
+    seeded by ``rng``'s stream ``dropout``, so a run depends neither on what ran before it
+    nor on its weights' draw.
     """
-    rng = streams(rng, device=str(x.device))
-    steps = epochs * math.ceil(len(x) / min(batch_size, len(x)))
+    s, rng = settings, streams(rng, device=str(x.device))
+    steps = s.epochs * math.ceil(len(x) / min(s.batch_size, len(x)))
     with seeded(seed):
-        model = SmallCNN().to(x.device)
+        model = (DeepCNN().to_channels_last() if s.arch == "deep" else SmallCNN()).to(x.device)
+    transform = None
+    if s.augment:
+        aug_gen = rng.generator("augment")
+
+        def transform(xb):
+            return augment(xb, s.augment, aug_gen)
+
     with seeded(derive_seed(rng.seed, rng.prefix + "dropout")):
         history = train_classifier(
-            model, x, y, [(list(model.parameters()), lr)], iterations=steps, optimizer="adam",
-            rng=rng, batch_size=batch_size, desc="CNN", progress=progress,
+            model, x, y, [(list(model.parameters()), s.lr)], iterations=steps, optimizer="adam",
+            rng=rng, batch_size=s.batch_size, schedule=s.schedule, transform=transform,
+            label_smoothing=s.label_smoothing, desc="CNN", progress=progress,
         )  # fmt: skip
     return model, history

@@ -25,6 +25,7 @@ from sdae.errors import SdaeError
 from sdae.models import (
     Autoencoder,
     ConvAutoencoder,
+    DeepCNN,
     SmallCNN,
     StackedAutoencoder,
     StackedClassifier,
@@ -46,9 +47,10 @@ _FIELDS = {
     "StackedClassifier": ("sizes", "tied", "n_classes"),
     "SmallCNN": ("n_classes", "width"),
     "ConvAutoencoder": ("width", "passthrough"),
+    "DeepCNN": ("n_classes", "width"),
 }
 _ST_DTYPES = {torch.float32: "F32", torch.float64: "F64", torch.float16: "F16",
-              torch.bfloat16: "BF16"}  # fmt: skip
+              torch.bfloat16: "BF16", torch.int64: "I64"}  # fmt: skip  (I64: batch-norm counts)
 
 
 def describe(model: nn.Module) -> dict[str, Any]:
@@ -65,8 +67,9 @@ def describe(model: nn.Module) -> dict[str, Any]:
                 "tied": model.layers[0].tied}  # fmt: skip
     if isinstance(model, ConvAutoencoder):
         return {"class": "ConvAutoencoder", "width": model.width, "passthrough": model.passthrough}
-    if isinstance(model, SmallCNN):
-        return {"class": "SmallCNN", "n_classes": model.classifier[-1].out_features,
+    if isinstance(model, (SmallCNN, DeepCNN)):
+        kind = type(model).__name__
+        return {"class": kind, "n_classes": model.classifier[-1].out_features,
                 "width": model.features[0].out_channels}  # fmt: skip
     raise TypeError(f"cannot describe {type(model).__name__}")
 
@@ -100,6 +103,8 @@ def build(spec: dict[str, Any]) -> nn.Module:
         return StackedClassifier(StackedAutoencoder(spec["sizes"], spec["tied"]), spec["n_classes"])
     if kind == "ConvAutoencoder":
         return ConvAutoencoder(spec["width"], spec["passthrough"])
+    if kind == "DeepCNN":
+        return DeepCNN(spec["n_classes"], spec["width"])
     return SmallCNN(spec["n_classes"], spec["width"])
 
 

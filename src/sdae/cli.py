@@ -205,7 +205,15 @@ def _add_sae(sub) -> None:
 
 
 def _add_baseline(sub) -> None:
-    from sdae.config import BASELINES, BaselineConfig, CnnSettings, LogregSettings, MlpSettings
+    from sdae.config import (
+        BASELINES,
+        CNN_ARCHS,
+        BaselineConfig,
+        CnnSettings,
+        LogregSettings,
+        MlpSettings,
+    )
+    from sdae.settings import SCHEDULES
 
     d, cnn = BaselineConfig(), CnnSettings()
     p = sub.add_parser(
@@ -223,9 +231,21 @@ def _add_baseline(sub) -> None:
                    help="mlp: layer sizes (default: %(default)s)")
     _finetuning(p.add_argument_group("mlp training (as the SAE's fine-tuning)"))
     g = p.add_argument_group("cnn training")
-    g.add_argument("--cnn-lr", type=float, default=cnn.lr, help="Adam learning rate")
-    g.add_argument("--epochs", type=int, default=cnn.epochs, help="passes over the labels")
-    g.add_argument("--batch-size", type=int, default=cnn.batch_size, help="minibatch size")
+    g.add_argument("--cnn-lr", type=float, default=cnn.lr,
+                   help="Adam's (peak) learning rate (default: %(default)s)")
+    g.add_argument("--epochs", type=int, default=cnn.epochs,
+                   help="passes over the labels (default: %(default)s)")
+    g.add_argument("--batch-size", type=int, default=cnn.batch_size,
+                   help="minibatch size (default: %(default)s)")
+    g.add_argument("--cnn-arch", choices=CNN_ARCHS, default=cnn.arch,
+                   help="deep: 4 conv layers with batch norm; small: sdae's earlier 2-layer CNN "
+                   "(default: %(default)s)")
+    g.add_argument("--cnn-schedule", choices=SCHEDULES, default=cnn.schedule,
+                   help="learning-rate schedule (default: %(default)s)")
+    g.add_argument("--cnn-augment", metavar="NAMES", default=",".join(cnn.augment),
+                   help="none, or a comma-separated list of shift, flip (default: %(default)s)")
+    g.add_argument("--label-smoothing", type=float, default=cnn.label_smoothing,
+                   help="cross-entropy label smoothing (default: %(default)s)")
     _common(p, out_default="runs/baseline")
     p.set_defaults(func=_cmd_classify)
 

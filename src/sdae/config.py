@@ -42,6 +42,7 @@ from sdae.settings import (
     Finetuning,
     check_noise,
     check_optimizer,
+    check_schedule,
     parse_augment,
 )
 from sdae.tree import apply, from_json, has_path
@@ -316,18 +317,42 @@ class MlpSettings:
 
 @dataclass(frozen=True)
 class CnnSettings:
-    """:class:`~sdae.models.SmallCNN`, Adam at ``lr`` for ``epochs`` over the labelled set."""
+    """The CNN of Table X: ``arch`` ``deep`` (:class:`~sdae.models.DeepCNN`, the default)
+    or ``small`` (:class:`~sdae.models.SmallCNN`, sdae's earlier baseline), Adam at ``lr``
+    with ``schedule`` for ``epochs`` over the labelled set, each batch through ``augment``,
+    cross-entropy with ``label_smoothing``.
 
-    lr: float = 0.001
-    epochs: int = 5
+    The defaults were measured on the full protocol (60000 / 10000 images, seed 0, 2 cores
+    here): ``small`` with Adam 0.001 for 3 epochs 89.6 % in ~66 s; ``deep`` with this recipe
+    93.48 % after 8 of a 12-epoch one-cycle schedule (516 s), so 8 epochs end annealed.
+    """
+
+    lr: float = 0.003
+    epochs: int = 8
     batch_size: int = 128
+    arch: str = "deep"
+    schedule: str = "onecycle"
+    augment: tuple[str, ...] = ("shift", "flip")
+    label_smoothing: float = 0.1
 
     def __post_init__(self) -> None:
         check_optimizer("adam", self.lr, self.epochs, 0)
         if self.epochs < 1 or self.batch_size < 1:
             raise SdaeError("--epochs and --batch-size must be at least 1")
+        if self.arch not in CNN_ARCHS:
+            raise SdaeError(f"unknown --cnn-arch {self.arch!r}; choose one of "
+                            f"{', '.join(CNN_ARCHS)}")  # fmt: skip
+        check_schedule(self.schedule)
+        if not isinstance(self.augment, tuple) or parse_augment(self.augment) != self.augment:
+            raise SdaeError(f"--cnn-augment {self.augment!r}: give none or a comma-separated "
+                            "list of shift, flip")  # fmt: skip
+        if not 0.0 <= self.label_smoothing < 1.0:
+            raise SdaeError(f"--label-smoothing {self.label_smoothing} must lie in [0, 1)")
 
 
+CNN_ARCHS = ("deep", "small")
+#: what a CNN config written before ``arch`` existed ran: the small CNN, plain Adam
+LEGACY_CNN = {"arch": "small", "schedule": "constant", "augment": [], "label_smoothing": 0.0}
 BASELINES = {"knn": KnnSettings, "logreg": LogregSettings, "mlp": MlpSettings,
              "cnn": CnnSettings}  # fmt: skip
 
@@ -413,12 +438,15 @@ FLAGS: dict[str, dict[str, str]] = {
     "baseline": {
         "model": "model", **_LABELS, "k": "settings.k", "c": "settings.c",
         "cnn_lr": "settings.lr", "epochs": "settings.epochs", "batch_size": "settings.batch_size",
+        "cnn_arch": "settings.arch", "cnn_schedule": "settings.schedule",
+        "cnn_augment": "settings.augment", "label_smoothing": "settings.label_smoothing",
         "arch": "settings.sizes", "finetune_recipe": "settings.finetune_recipe",
         **{flag: f"settings.finetune.{f}" for flag, f in _FINETUNE.items()}, **_RUN,
     },
 }  # fmt: skip
 # flags whose text needs parsing into the tree's type
-_PARSE = {"arch": parse_arch, "labels_per_class": parse_labels, "augment": parse_augment}
+_PARSE = {"arch": parse_arch, "labels_per_class": parse_labels, "augment": parse_augment,
+          "cnn_augment": parse_augment}  # fmt: skip
 
 
 def _base(command: str, given: dict[str, object]):
@@ -466,6 +494,15 @@ def load_config(command: str, data: object):
     if not isinstance(data, dict):
         raise SdaeError(f"config: expected an object of settings, got {type(data).__name__}")
     if set(data) <= {f.name for f in dataclasses.fields(cls)}:
+        settings = data.get("settings")
+        cnn_fields = {f.name for f in dataclasses.fields(CnnSettings)}
+        if command == "baseline" and data.get("model") == "cnn" and isinstance(settings, dict) \
+                and "arch" not in settings and set(settings) <= cnn_fields:  # fmt: skip
+            data = {**data, "settings": {**LEGACY_CNN, **settings}}
         return from_json(cls, data)
-    return from_flags(command, {k: tuple(v) if isinstance(v, list) else v
-                                for k, v in data.items()})  # fmt: skip
+    flags = {k: tuple(v) if isinstance(v, list) else v for k, v in data.items()}
+    if command == "baseline" and flags.get("model") == "cnn" and "cnn_arch" not in flags:
+        flags.update({f"cnn_{k}" if k != "label_smoothing" else k: v
+                      for k, v in LEGACY_CNN.items()})  # fmt: skip
+        flags["cnn_augment"] = "none"
+    return from_flags(command, flags)

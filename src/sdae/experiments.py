@@ -280,8 +280,8 @@ def _fit_baseline(config: BaselineConfig, x: torch.Tensor, y: torch.Tensor, prog
     if config.model == "mlp":
         return baselines.fit_mlp(x, y, s.sizes, s.finetune, seed=seed,
                                  rng=Streams(seed, "finetune-", device), progress=progress)
-    return baselines.fit_cnn(x, y, lr=s.lr, epochs=s.epochs, batch_size=s.batch_size, seed=seed,
-                             rng=Streams(seed, "cnn-", device), progress=progress)
+    return baselines.fit_cnn(x, y, s, seed=seed, rng=Streams(seed, "cnn-", device),
+                             progress=progress)
 
 
 def run_baseline(config: BaselineConfig, out: str | Path, *, data_dir=None,

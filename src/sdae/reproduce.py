@@ -51,7 +51,8 @@ class Preset:
 
 PRESETS = {
     # the conv DAE: 10 passes over the 6000 images (the default of `sdae dae` is 20)
-    "paper": Preset("paper", "paper", 1000, 1.0, 2000, "full", 3, 1875, 32),
+    # the CNN: the baseline's own recipe (8 epochs of the deep CNN, 93.5 % on the full protocol)
+    "paper": Preset("paper", "paper", 1000, 1.0, 2000, "full", 8, 1875, 32),
     # width 16 denoises as well as 32 after 100 steps on the mini protocol, in half the time
     "quick": Preset("quick", "mini", 150, 0.1, 300, "paper", 1, 100, 16),
     "smoke": Preset("smoke", "mini", 8, 0.01, 20, "mini", 1, 2, 8),  # for tests: seconds

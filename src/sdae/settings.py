@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from sdae.rng import Streams
 
 OPTIMIZERS = ("sgd", "adam")
-SCHEDULES = ("constant", "cosine")
+SCHEDULES = ("constant", "cosine", "onecycle")
 # noise name -> (lowest level, highest level); the functions are in sdae.noise
 NOISE_LEVELS: dict[str, tuple[float, float]] = {
     "salt-and-pepper": (0.0, 0.5),

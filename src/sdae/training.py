@@ -75,9 +75,15 @@ def make_optimizer(groups: Sequence[tuple[list[nn.Parameter], float]], name: str
 
 
 def _decay(opt, schedule: str, iterations: int):
-    """The learning-rate schedule to step after each optimizer step (None: constant)."""
+    """The learning-rate schedule to step after each optimizer step (None: constant).
+    ``onecycle``: warm up from lr / 25 to lr over the first 20 % of the steps, then anneal
+    (Smith & Topin, 2019)."""
     if schedule == "cosine":
         return torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=iterations)
+    if schedule == "onecycle":
+        rates = [g["lr"] for g in opt.param_groups]
+        return torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=rates, total_steps=iterations,
+                                                   pct_start=0.2)  # fmt: skip
     return None
 
 
@@ -279,6 +285,7 @@ def train_classifier(
     batch_size: int = 0,
     schedule: str = "constant",
     transform=None,
+    label_smoothing: float = 0.0,
     desc: str = "fine-tune",
     progress: bool = False,
 ) -> list[float]:
@@ -311,7 +318,7 @@ def train_classifier(
                 xb, yb = (x, y) if idx is None else (x[idx], y[idx])
                 if transform is not None:
                     xb = transform(xb)
-                cost = F.cross_entropy(model(xb), yb)
+                cost = F.cross_entropy(model(xb), yb, label_smoothing=label_smoothing)
                 opt.zero_grad(set_to_none=True)
                 cost.backward()
                 opt.step()

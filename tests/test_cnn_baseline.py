@@ -1,0 +1,58 @@
+"""The CNN baseline of Table X: the deep CNN, its recipe's settings and schedule."""
+
+import pytest
+import torch
+
+from sdae.config import CnnSettings, from_flags
+from sdae.errors import SdaeError
+from sdae.models import DeepCNN, seeded
+from sdae.training import _decay
+
+
+def test_deep_cnn_shapes_and_channels_last_give_the_same_logits():
+    with seeded(0):
+        model = DeepCNN(width=4).eval()
+    x = torch.rand(6, 784)
+    out = model(x)
+    assert out.shape == (6, 10) and model.predict(x).shape == (6,)
+    torch.testing.assert_close(model.to_channels_last()(x), out, atol=1e-5, rtol=1e-5)
+
+
+def test_onecycle_warms_up_then_anneals():
+    w = torch.nn.Parameter(torch.zeros(1))
+    opt = torch.optim.Adam([w], lr=0.003)
+    decay, rates = _decay(opt, "onecycle", 100), []
+    for _ in range(100):
+        rates.append(opt.param_groups[0]["lr"])
+        opt.step()
+        decay.step()
+    assert rates[0] == pytest.approx(0.003 / 25)
+    assert max(rates) == pytest.approx(0.003, rel=1e-3) and rates.index(max(rates)) in (19, 20)
+    assert rates[-1] < 1e-6
+
+
+@pytest.mark.parametrize(("flags", "message"), [
+    ({"cnn_arch": "resnet"}, "unknown --cnn-arch 'resnet'"),
+    ({"label_smoothing": 1.0}, "--label-smoothing 1.0 must lie in"),
+    ({"cnn_augment": "rotate"}, "unknown augmentation 'rotate'"),
+    ({"cnn_schedule": "step"}, "unknown schedule 'step'"),
+])  # fmt: skip
+def test_bad_cnn_settings_are_one_line(flags, message):
+    with pytest.raises(SdaeError, match=message):
+        from_flags("baseline", {"model": "cnn", **flags})
+
+
+def test_the_default_is_the_measured_recipe():
+    s = from_flags("baseline", {"model": "cnn", "labels_per_class": "all"}).settings
+    assert s == CnnSettings()
+    assert (s.arch, s.schedule, s.augment, s.epochs) == ("deep", "onecycle", ("shift", "flip"), 8)
+
+
+def test_a_short_deep_cnn_run_learns(paper_splits):
+    from sdae.baselines import fit_cnn
+
+    train, test = paper_splits
+    settings = CnnSettings(epochs=2, batch_size=64)
+    model, history = fit_cnn(train.x[:2000], train.y[:2000], settings, seed=0, rng=0)
+    assert len(history) == 2 * 32 and history[-1] < history[0]
+    assert (model.predict(test.x) == test.y).float().mean() > 0.6
