@@ -6,7 +6,6 @@ import torch
 from sdae.config import CnnSettings, from_flags
 from sdae.errors import SdaeError
 from sdae.models import DeepCNN, seeded
-from sdae.training import _decay
 
 
 def test_deep_cnn_shapes_and_channels_last_give_the_same_logits():
@@ -16,19 +15,6 @@ def test_deep_cnn_shapes_and_channels_last_give_the_same_logits():
     out = model(x)
     assert out.shape == (6, 10) and model.predict(x).shape == (6,)
     torch.testing.assert_close(model.to_channels_last()(x), out, atol=1e-5, rtol=1e-5)
-
-
-def test_onecycle_warms_up_then_anneals():
-    w = torch.nn.Parameter(torch.zeros(1))
-    opt = torch.optim.Adam([w], lr=0.003)
-    decay, rates = _decay(opt, "onecycle", 100), []
-    for _ in range(100):
-        rates.append(opt.param_groups[0]["lr"])
-        opt.step()
-        decay.step()
-    assert rates[0] == pytest.approx(0.003 / 25)
-    assert max(rates) == pytest.approx(0.003, rel=1e-3) and rates.index(max(rates)) in (19, 20)
-    assert rates[-1] < 1e-6
 
 
 @pytest.mark.parametrize(("flags", "message"), [

@@ -95,24 +95,6 @@ def test_bad_conv_settings_are_one_line(flags, message):
         from_flags("dae", flags)
 
 
-def test_cosine_schedule_rates_worked_by_hand():
-    """Step k of T uses lr * (1 + cos(pi k / T)) / 2: the full rate first, ~0 last."""
-    import math
-
-    from sdae.training import _decay
-
-    w = torch.nn.Parameter(torch.zeros(1))
-    opt = torch.optim.SGD([w], lr=0.8)
-    decay, used = _decay(opt, "cosine", 4), []
-    for _ in range(4):
-        used.append(opt.param_groups[0]["lr"])
-        opt.step()
-        decay.step()
-    expected = [0.8 * (1 + math.cos(math.pi * k / 4)) / 2 for k in range(4)]
-    assert used == pytest.approx(expected)
-    assert _decay(opt, "constant", 4) is None
-
-
 def test_a_conv_model_trains_through_train_autoencoder():
     torch.manual_seed(0)
     x = _batch(64, seed=5)

@@ -211,3 +211,40 @@ def test_sparse_and_tied_paths_train():
         s = AutoencoderTraining(lr=0.01, iterations=30, sparsity_weight=weight)
         h = train_autoencoder(model, x, s, 0)
         assert h[-1] < h[0]
+
+
+# --- learning-rate schedules ---------------------------------------------------------------
+
+
+def _rates(schedule: str, lr: float, steps: int) -> list[float]:
+    """The learning rate each of ``steps`` optimizer steps uses under ``schedule``."""
+    from sdae.training import _decay
+
+    w = torch.nn.Parameter(torch.zeros(1))
+    opt = torch.optim.SGD([w], lr=lr)
+    decay, used = _decay(opt, schedule, steps), []
+    for _ in range(steps):
+        used.append(opt.param_groups[0]["lr"])
+        opt.step()
+        decay.step()
+    return used
+
+
+def test_cosine_schedule_rates_worked_by_hand():
+    """Step k of T uses lr * (1 + cos(pi k / T)) / 2: the full rate first, ~0 last."""
+    expected = [0.8 * (1 + math.cos(math.pi * k / 4)) / 2 for k in range(4)]
+    assert _rates("cosine", 0.8, 4) == pytest.approx(expected)
+
+
+def test_onecycle_warms_up_then_anneals():
+    rates = _rates("onecycle", 0.003, 100)
+    assert rates[0] == pytest.approx(0.003 / 25)
+    assert max(rates) == pytest.approx(0.003, rel=1e-3) and rates.index(max(rates)) in (19, 20)
+    assert rates[-1] < 1e-6
+
+
+def test_constant_schedule_has_no_scheduler():
+    from sdae.training import _decay
+
+    opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.1)
+    assert _decay(opt, "constant", 4) is None
