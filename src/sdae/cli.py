@@ -250,6 +250,37 @@ def _add_baseline(sub) -> None:
     p.set_defaults(func=_cmd_classify)
 
 
+def _add_semi(sub) -> None:
+    from sdae.config import SemiConfig
+
+    d = SemiConfig()
+    p = sub.add_parser(
+        "semi", help="semi-supervised: few labels plus the unlabelled pool (FixMatch)",
+        description="Train a CNN on the labelled images an `sdae sae` run with the same seeds "
+        "uses and on the protocol's whole unlabelled training pool (never the test images), "
+        "by FixMatch with an EMA teacher: pool images the teacher labels confidently must keep "
+        "that label under strong corruption (salt-and-pepper, cutout, shifts). Writes the "
+        "files and metrics.json keys of `sdae sae`.",
+    )  # fmt: skip
+    _labels_and_seeds(p, d)
+    g = p.add_argument_group("training")
+    for flag, kind, text in (
+        ("--width", int, "channels of the CNN's first block"),
+        ("--iterations", int, "optimizer steps"),
+        ("--lr", float, "Adam learning rate (cosine decay)"),
+        ("--batch-size", int, "labelled images per step"),
+        ("--unlabelled-ratio", int, "pool images per labelled image in a step"),
+        ("--threshold", float, "teacher confidence from which a pool image counts, in (0, 1)"),
+        ("--ema", float, "teacher's moving-average decay, in [0, 1)"),
+        ("--strong-noise", float, "salt-and-pepper level of the strong view"),
+    ):  # fmt: skip
+        dest = flag[2:].replace("-", "_")
+        g.add_argument(flag, type=kind, default=getattr(d, dest),
+                       help=f"{text} (default: %(default)s)")
+    _common(p, out_default="runs/semi")
+    p.set_defaults(func=_cmd_classify)
+
+
 def _add_reproduce(sub) -> None:
     from sdae.reproduce import PRESETS
 
@@ -343,10 +374,11 @@ def _cmd_dae(args) -> int:
 
 def _cmd_classify(args) -> int:
     from sdae.experiments import run_baseline, run_sae
+    from sdae.semi import run_semi
 
     config = _config_from(args)
     _start(args, config)
-    run = run_sae if args.command == "sae" else run_baseline
+    run = {"sae": run_sae, "semi": run_semi}.get(args.command, run_baseline)
     m = run(config, args.out, data_dir=args.data_dir, progress=not args.quiet,
             overwrite=args.overwrite, download=not args.no_download)  # fmt: skip
     if m["pretrain_final_costs"]:
@@ -423,7 +455,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"sdae {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     sub.required = True
-    for add in (_add_data, _add_dae, _add_sae, _add_baseline, _add_reproduce, _add_denoise):
+    for add in (_add_data, _add_dae, _add_denoise, _add_sae, _add_baseline, _add_semi,
+                _add_reproduce):
         add(sub)
     return parser
 

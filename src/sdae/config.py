@@ -406,8 +406,51 @@ class RobustConfig:
         _check_run(self)
 
 
+@dataclass(frozen=True)
+class SemiConfig:
+    """Semi-supervised training (:mod:`sdae.semi`): FixMatch (Sohn et al., 2020) with an EMA
+    teacher on a :class:`~sdae.models.DeepCNN` of ``width``, the labelled images and the
+    protocol's whole training pool. ``iterations`` Adam steps at ``lr`` (cosine decay), each
+    on ``batch_size`` labelled images and ``unlabelled_ratio`` times as many pool images; a
+    pool image counts when the teacher's confidence on its weak view reaches ``threshold``.
+    The strong view adds the DAE's salt-and-pepper noise at ``strong_noise`` and a cutout.
+    """
+
+    labels_per_class: int = 5
+    labels_seed: int = 0
+    width: int = 16
+    iterations: int = 1800
+    lr: float = 0.002
+    batch_size: int = 64
+    unlabelled_ratio: int = 3
+    threshold: float = 0.95
+    ema: float = 0.99
+    strong_noise: float = 0.15
+    protocol: str = "paper"
+    seed: int = 0
+    data_seed: int = 0
+    device: str = "cpu"
+
+    def __post_init__(self) -> None:
+        if self.labels_per_class is None:
+            raise SdaeError("sdae semi needs a label budget (--labels-per-class N): with all "
+                            "labels use `sdae baseline cnn`")  # fmt: skip
+        _check_labels(self)
+        check_optimizer("adam", self.lr, self.iterations, self.batch_size)
+        for flag, value in (("--width", self.width), ("--batch-size", self.batch_size),
+                            ("--unlabelled-ratio", self.unlabelled_ratio)):  # fmt: skip
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise SdaeError(f"{flag} must be a whole number >= 1, not {value!r}")
+        if not 0.0 < self.threshold < 1.0:
+            raise SdaeError(f"--threshold {self.threshold} must lie in (0, 1)")
+        if not 0.0 <= self.ema < 1.0:
+            raise SdaeError(f"--ema {self.ema} must lie in [0, 1)")
+        check_noise("salt-and-pepper", self.strong_noise, "--strong-noise")
+        _check_run(self)
+
+
 CONFIGS = {"dae": DaeConfig, "sae": SaeConfig, "baseline": BaselineConfig,
-           "robust": RobustConfig}  # fmt: skip
+           "robust": RobustConfig, "semi": SemiConfig}  # fmt: skip
 
 # The command line onto the tree: flag (argparse dest) -> path of the setting it sets.
 _RUN = {"protocol": "protocol", "seed": "seed", "data_seed": "data_seed", "device": "device"}
@@ -435,6 +478,11 @@ FLAGS: dict[str, dict[str, str]] = {
         "sparsity_weight": "pretrain[].sparsity_weight",
         "sparsity_target": "pretrain[].sparsity_target", **_RUN,
     },
+    "semi": {
+        **{f: f for f in ("labels_per_class", "labels_seed", "width", "iterations", "lr",
+                          "batch_size", "unlabelled_ratio", "threshold", "ema",
+                          "strong_noise")}, **_RUN,
+    },
     "baseline": {
         "model": "model", **_LABELS, "k": "settings.k", "c": "settings.c",
         "cnn_lr": "settings.lr", "epochs": "settings.epochs", "batch_size": "settings.batch_size",
@@ -453,6 +501,8 @@ def _base(command: str, given: dict[str, object]):
     """The defaults that depend on other settings: the paper's pretraining for the
     architecture, the recipe for the label budget, the baseline's own settings."""
     labels = given.get("labels_per_class", 5)
+    if command == "semi":
+        return SemiConfig()
     if command == "dae":
         conv = given.get("model") == "conv"
         return DaeConfig(model="conv", train=CONV_TRAINING) if conv else DaeConfig()
@@ -480,7 +530,8 @@ def from_flags(command: str, flags: dict[str, object]):
     given = {k: _PARSE[k](v) if k in _PARSE else v for k, v in flags.items()
              if v is not None and v != ()}  # fmt: skip
     base = _base(command, given)
-    consumed = () if command == "dae" else ("arch", "labels_per_class", "finetune_recipe", "model")
+    consumed = () if command in ("dae", "semi") else ("arch", "labels_per_class",
+                                                      "finetune_recipe", "model")
     changes = {table[k]: v for k, v in given.items() if k not in consumed}
     changes = {p: v for p, v in changes.items() if has_path(base, p)}
     names = {p: "--" + k.replace("_", "-") for k, p in table.items()}
