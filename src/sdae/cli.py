@@ -292,7 +292,7 @@ def _add_reproduce(sub) -> None:
         "and results.json into --out. Interrupted runs resume: run the same command again.",
     )  # fmt: skip
     p.add_argument("--preset", choices=list(PRESETS), default="quick",
-                   help="paper: the paper's sizes, rates and iterations (about 27 minutes on 2 "
+                   help="paper: the paper's sizes, rates and iterations (about 32 minutes on 2 "
                    "cores); quick: the same experiments, smaller (about a minute); smoke: "
                    "seconds, for tests (default: %(default)s)")
     p.add_argument("--seeds", type=int, default=1,
