@@ -239,8 +239,9 @@ def denoise(model, images: np.ndarray, noise=None, batch: int = 1024):
     x = torch.from_numpy(images.reshape(len(images), -1)).to(device)
     if noise is not None:
         x = corrupt(x, *noise)
-    with torch.no_grad():
-        y = torch.cat([model.reconstruct(part) for part in x.split(batch)])
+    from sdae.experiments import denoise as reconstruct  # the batched reconstruction
+
+    y = reconstruct(model, x, batch=batch)[1]
     return (x.cpu().numpy().reshape(images.shape), y.float().cpu().numpy().reshape(images.shape))
 
 
