@@ -289,12 +289,17 @@ def _add_reproduce(sub) -> None:
         description="Re-run the paper's DAE experiments 1-4 (Figs 5-11), the pretraining and "
         "fine-tuning of architectures 1-3 (Tables I-IX, Fig. 12), the ten-label experiment and "
         "Table X's baselines, for each seed; then write report.md, report.html (self-contained) "
-        "and results.json into --out. Interrupted runs resume: run the same command again.",
+        "and results.json into --out. The presets beyond and beyond-quick run the method ladder "
+        "instead: at 1, 5 and 10 labels per class, over several label draws, the paper's recipe, "
+        "the same network from random weights, logistic regression, 1-NN and sdae semi. "
+        "Interrupted runs resume: run the same command again.",
     )  # fmt: skip
     p.add_argument("--preset", choices=list(PRESETS), default="quick",
                    help="paper: the paper's sizes, rates and iterations (about 32 minutes on 2 "
-                   "cores); quick: the same experiments, smaller (about a minute); smoke: "
-                   "seconds, for tests (default: %(default)s)")
+                   "cores); quick: the same experiments, smaller (about a minute); beyond: the "
+                   "method ladder over 5 label draws (about an hour on 2 cores); beyond-quick: the "
+                   "ladder small (under 3 minutes); smoke, ladder-smoke: seconds, for tests "
+                   "(default: %(default)s)")
     p.add_argument("--seeds", type=int, default=1,
                    help="seeds (weights and label draws) per experiment (default: 1)")
     p.add_argument("--jobs", type=int, default=1,

@@ -30,9 +30,11 @@ ROBUST_DAE_NOISE = 0.3
 
 @dataclass(frozen=True)
 class Experiment:
-    """One experiment of the paper for one seed. ``kind``: dae | pretrain | finetune | knn |
-    cnn | robust; ``arch``: 1-3 (:data:`ARCHS`); ``labels``: labelled images per class, None
-    = all; ``model``: a DAE's network, ``mlp`` (the paper's) or ``conv``."""
+    """One experiment for one seed. ``kind``: dae | pretrain | finetune | knn | cnn | robust,
+    and for the method ladder (:mod:`sdae.ladder`) mlp | logreg | semi; ``arch``: 1-3
+    (:data:`ARCHS`); ``labels``: labelled images per class, None = all; ``model``: a DAE's
+    network, ``mlp`` (the paper's) or ``conv``; ``draw``: the label draw (``labels_seed``),
+    None = the seed itself (the paper preset)."""
 
     kind: str
     seed: int
@@ -45,11 +47,17 @@ class Experiment:
     lr_body: float | None = None
     table: str | None = None
     model: str = "mlp"
+    draw: int | None = None
+
+    @property
+    def labels_seed(self) -> int:
+        """Which labelled images it draws: its ``draw``, else its seed."""
+        return self.seed if self.draw is None else self.draw
 
     @property
     def name(self) -> str:
         """The experiment's folder name: the one place names are made."""
-        seed = f"seed{self.seed}"
+        seed = f"seed{self.seed}" + ("" if self.draw is None else f"-draw{self.draw}")
         if self.kind == "dae":
             fresh = "fresh-" if self.noise == FRESH else ""
             conv = "conv-" if self.model == "conv" else ""
@@ -59,8 +67,8 @@ class Experiment:
         if self.kind == "finetune":
             return (f"finetune-arch{self.arch}-l{self.labels}-top{self.lr_top}-"
                     f"body{self.lr_body}-{seed}")  # fmt: skip
-        if self.kind == "knn":
-            return f"knn-l{self.labels}-{seed}"
+        if self.kind in ("knn", "mlp", "logreg", "semi"):
+            return f"{self.kind}-l{self.labels}-{seed}"
         if self.kind == "robust":
             return f"denoise-classify-{seed}"
         return f"cnn-{seed}"

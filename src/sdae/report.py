@@ -64,6 +64,10 @@ EXTRA_FIGURES = {
             "Layer-wise pretraining, architecture 2"),
     "12c": ({"kind": "pretrain", "arch": 3}, "layer_costs.png",
             "Layer-wise pretraining, architecture 3"),
+    "14": ({"kind": "semi", "labels": 5, "draw": 0}, "finetune_cost.png",
+           "sdae semi's training cost, 5 labels per class, label draw 0"),
+    "15": ({"kind": "semi", "labels": 5, "draw": 0}, "confusion.png",
+           "sdae semi's confusion matrix on the test images, 5 labels per class, draw 0"),
 }
 
 
@@ -261,24 +265,28 @@ def _fmt(c: dict) -> tuple[str, str, str]:
     return num(c["paper"]), ours, diff + mark
 
 
-_OURS_ONLY = ("DAE", "robust")  # tables of what the paper shows no numbers for
+_OURS_ONLY = ("DAE", "robust", "paired")  # tables of what the paper shows no numbers for
+# (heading, tables in order, their titles) of the paper presets' report and the ladder's
+PAPER_LAYOUT = ("sdae: reproduction of Yaramsetty et al.",
+                ["I", "II", "III", "IV", "V", "VI", "VII", "VIII", "IX", "X", "10 labels", "DAE",
+                 "robust"], {"DAE": "DAE", "10 labels": "10 labels", "robust": "Beyond the paper"})
+LADDER_LAYOUT = ("sdae: the method ladder at the paper's label budgets", ["ladder", "paired"],
+                 {"ladder": "Method ladder", "paired": "Paired differences"})  # fmt: skip
 
 
-def _document(out: Path, tables, summary, figs, meta) -> list[tuple]:
-    blocks: list[tuple] = [("h1", "sdae: reproduction of Yaramsetty et al."), ("h2", "Summary")]
+def _document(out: Path, tables, summary, figs, meta, layout=PAPER_LAYOUT) -> list[tuple]:
+    heading, order, titles = layout
+    blocks: list[tuple] = [("h1", heading), ("h2", "Summary")]
     blocks += [("li", line) for line in summary]
     blocks.append(("p", f"Preset `{meta['preset']['name']}`, {meta['args']['seeds']} seed(s); "
                         f"wall time {meta['wall_seconds']:.1f} s{_floor_text(meta)}. Every number "
                         "below is in "
                         "`results.json` with the config that produced it."))  # fmt: skip
-    order = ["I", "II", "III", "IV", "V", "VI", "VII", "VIII", "IX", "X", "10 labels", "DAE",
-             "robust"]  # fmt: skip
     for tid in order:
         t = tables[tid]
         if not t["rows"]:
             continue
-        title = {"DAE": "DAE", "10 labels": "10 labels",
-                 "robust": "Beyond the paper"}.get(tid, f"Table {tid}")  # fmt: skip
+        title = titles.get(tid, f"Table {tid}")
         blocks.append(("h2", f"{title}: {t['caption']}"))
         keys = [k for k in t["rows"][0] if k != "label"]
         header = ["row"] + [h for k in keys for h in
@@ -373,13 +381,20 @@ def write_report(out: Path, *, preset: Any, args: dict, results: list[Experiment
                  wall_seconds: float, gemm_floor_seconds: float | None = None) -> dict[str, Any]:
     """Write ``report.md``, ``report.html`` and ``results.json`` into ``out`` (files whose
     content would not change are left untouched). Returns the results document."""
-    tables = build_tables(results)
+    ladder = getattr(preset, "ladder_draws", 0)
     preset = to_jsonable(preset)
-    summary = summarize(tables, preset)
+    if ladder:
+        from sdae.ladder import build_ladder, ladder_summary
+
+        tables, layout = build_ladder(results), LADDER_LAYOUT
+        summary = ladder_summary(tables, preset)
+    else:
+        tables, layout = build_tables(results), PAPER_LAYOUT
+        summary = summarize(tables, preset)
     figs = _collect_figures(out, results)
     meta = {"preset": preset, "args": args, "wall_seconds": wall_seconds,
             "gemm_floor_seconds": gemm_floor_seconds}
-    blocks = _document(out, tables, summary, figs, meta)
+    blocks = _document(out, tables, summary, figs, meta, layout)
     experiments = {r.experiment.name: r.as_json() for r in results}
     doc = to_jsonable({**meta, "summary": summary, "tables": tables,
                        "figures": {k: v[0] for k, v in figs.items()},

@@ -24,6 +24,7 @@ from typing import Any
 from sdae import __version__
 from sdae.devices import check_device
 from sdae.errors import SdaeError
+from sdae.ladder import ladder_plan
 from sdae.outputs import check_writable_parent, fsync_dir, read_json, write_json
 from sdae.plan import ARCHS, Experiment, ExperimentResult, plan
 
@@ -47,6 +48,8 @@ class Preset:
     cnn_epochs: int
     conv_iterations: int = 1875
     conv_width: int = 32
+    ladder_draws: int = 0  # > 0: the method ladder (sdae.ladder) over this many label draws
+    semi_iterations: int = 1800
 
 
 PRESETS = {
@@ -56,6 +59,13 @@ PRESETS = {
     # width 16 denoises as well as 32 after 100 steps on the mini protocol, in half the time
     "quick": Preset("quick", "mini", 150, 0.1, 300, "paper", 1, 100, 16),
     "smoke": Preset("smoke", "mini", 8, 0.01, 20, "mini", 1, 2, 8),  # for tests: seconds
+    # the method ladder at the paper's sizes, five label draws
+    "beyond": Preset("beyond", "paper", 1000, 1.0, 2000, "full", 8, ladder_draws=5),
+    # the same ladder in under 3 minutes
+    "beyond-quick": Preset("beyond-quick", "mini", 150, 0.1, 300, "paper", 1, ladder_draws=2,
+                           semi_iterations=100),
+    "ladder-smoke": Preset("ladder-smoke", "mini", 8, 0.01, 20, "mini", 1, ladder_draws=2,
+                           semi_iterations=3),  # for tests
 }
 
 
@@ -85,11 +95,20 @@ def experiment_config(exp: Experiment, preset: Preset, device: str = "cpu"):
                  "pretrain_iterations": its}  # fmt: skip
         if exp.kind == "finetune":
             flags.update(labels_per_class=exp.labels, lr_top=exp.lr_top, lr_body=exp.lr_body,
-                         finetune_iterations=preset.finetune_iterations)
+                         finetune_iterations=preset.finetune_iterations,
+                         labels_seed=exp.labels_seed)  # fmt: skip
         return from_flags("sae", flags)
+    labels = {"labels_per_class": exp.labels, "labels_seed": exp.labels_seed}
     if exp.kind == "knn":
-        return from_flags("baseline", {**run, "model": "knn", "labels_per_class": exp.labels,
-                                       "k": 1, "labels_seed": s})  # fmt: skip
+        return from_flags("baseline", {**run, "model": "knn", **labels, "k": 1})
+    if exp.kind == "logreg":
+        return from_flags("baseline", {**run, "model": "logreg", **labels})
+    if exp.kind == "mlp":
+        return from_flags("baseline", {**run, "model": "mlp", **labels, "arch": ARCHS[3],
+                                       "finetune_recipe": "paper",
+                                       "finetune_iterations": preset.finetune_iterations})
+    if exp.kind == "semi":
+        return from_flags("semi", {**run, **labels, "iterations": preset.semi_iterations})
     return from_flags("baseline", {**run, "model": "cnn", "labels_per_class": "all",
                                    "epochs": preset.cnn_epochs, "protocol": preset.cnn_protocol,
                                    "labels_seed": s})  # fmt: skip
@@ -175,8 +194,16 @@ def _run_robust(exp: Experiment, config, out: Path, data_dir, progress, root: Pa
     return {**result, "n_test": len(test)}
 
 
+def _run_semi(exp: Experiment, config, out: Path, data_dir, progress) -> dict:
+    from sdae.semi import write_semi
+
+    train, test = _splits(config, data_dir)
+    return write_semi(config, out, train, test, progress=progress)
+
+
 _RUNNERS = {"dae": _run_dae, "pretrain": _run_pretrain, "knn": _run_baseline,
-            "cnn": _run_baseline}  # fmt: skip
+            "cnn": _run_baseline, "mlp": _run_baseline, "logreg": _run_baseline,
+            "semi": _run_semi}  # fmt: skip
 
 
 def run_experiment(exp: Experiment, preset: Preset, root: Path, data_dir=None,
@@ -213,8 +240,8 @@ def read_result(root: Path, exp: Experiment, preset: Preset) -> ExperimentResult
     fix = f"delete the folder {path.parent} and run the same command again to redo it"
     doc = read_json(path, fix)
     try:
-        command = {"dae": "dae", "pretrain": "sae", "finetune": "sae",
-                   "robust": "robust"}.get(exp.kind, "baseline")  # fmt: skip
+        command = {"dae": "dae", "pretrain": "sae", "finetune": "sae", "robust": "robust",
+                   "semi": "semi"}.get(exp.kind, "baseline")  # fmt: skip
         if doc["name"] != exp.name or not isinstance(doc["metrics"], dict):
             raise SdaeError("it does not describe this experiment")
         config = load_config(command, doc["config"])
@@ -293,7 +320,7 @@ def reproduce(preset_name: str, seeds: int, out: str | Path, *, jobs: int = 1,
     state = check_out(out, args)
     load_fashion_mnist(data_dir)  # fail before any work if the data is missing or corrupt
     root = out / "experiments"
-    todo = plan(seeds)
+    todo = ladder_plan(seeds, preset.ladder_draws) if preset.ladder_draws else plan(seeds)
     # finished results are read and checked now, not after hours of work, and only once
     finished = {e.name: read_result(root, e, preset) for e in todo
                 if (root / e.name / RESULT).exists()}  # fmt: skip

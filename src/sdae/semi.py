@@ -120,28 +120,38 @@ def run_semi(config: SemiConfig, out: str | Path, *, data_dir=None, progress: bo
     protocol's whole training pool. Writes what ``sdae sae`` writes: ``config.json``,
     ``finetune_cost.png``, ``confusion.png``, ``model.safetensors`` and ``metrics.json``
     (same keys; ``train_accuracy`` on the whole pool)."""
-    from sdae import figures
-    from sdae.checkpoints import save_model
-    from sdae.experiments import classification_result, labelled_indices, load_splits
+    from sdae.experiments import load_splits
     from sdae.outputs import RESULT_FILE, check_out_dir, staged_dir, write_json
 
     check_out_dir(out, overwrite)
     train, test = load_splits(config.protocol, config.data_seed, config.device, data_dir, download)
-    idx = labelled_indices(train, config.labels_per_class, config.labels_seed)
     with staged_dir(out, overwrite) as folder:
         write_json(folder / "config.json", config)
-        labelled = torch.as_tensor(idx, device=train.x.device)
-        start = time.perf_counter()
-        model, history = fixmatch(train.x[labelled], train.y[labelled], train.x, config,
-                                  progress=progress)  # fmt: skip
-        seconds = time.perf_counter() - start
-        labels = labels_text(config.labels_per_class)
-        figures.cost_curve(folder / "finetune_cost.png", {"cost": history},
-                           f"FixMatch, {labels} labels per class", log=True)  # fmt: skip
-        metrics = classification_result(
-            model, train, test, folder, f"FixMatch (semi), {labels} labels/class",
-            pretrain=[], finetune=history, seconds=seconds, n_labelled=len(idx),
-        )  # fmt: skip
-        save_model(folder / "model.safetensors", model, config)
+        metrics = write_semi(config, folder, train, test, progress=progress)
         write_json(folder / RESULT_FILE, metrics)
+    return metrics
+
+
+def write_semi(config: SemiConfig, folder: Path, train, test, *, progress: bool = False
+               ) -> dict[str, Any]:
+    """Train on ``config``'s labelled draw of ``train`` and all of ``train`` as the pool;
+    write the figures and ``model.safetensors`` into ``folder``; return the metrics."""
+    from sdae import figures
+    from sdae.checkpoints import save_model
+    from sdae.experiments import classification_result, labelled_indices
+
+    idx = labelled_indices(train, config.labels_per_class, config.labels_seed)
+    labelled = torch.as_tensor(idx, device=train.x.device)
+    start = time.perf_counter()
+    model, history = fixmatch(train.x[labelled], train.y[labelled], train.x, config,
+                              progress=progress)  # fmt: skip
+    seconds = time.perf_counter() - start
+    labels = labels_text(config.labels_per_class)
+    figures.cost_curve(folder / "finetune_cost.png", {"cost": history},
+                       f"FixMatch, {labels} labels per class", log=True)  # fmt: skip
+    metrics = classification_result(
+        model, train, test, folder, f"FixMatch (semi), {labels} labels/class",
+        pretrain=[], finetune=history, seconds=seconds, n_labelled=len(idx),
+    )  # fmt: skip
+    save_model(folder / "model.safetensors", model, config)
     return metrics

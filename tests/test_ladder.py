@@ -1,0 +1,83 @@
+"""The method ladder (``sdae reproduce --preset beyond``): every method on the same label
+draws, paired differences that are the per-draw differences, a report in the paper preset's
+format."""
+
+import json
+
+import pytest
+
+from sdae.ladder import LADDER_LABELS, METHODS, build_ladder, ladder_plan
+from sdae.plan import select
+from sdae.reproduce import PRESETS, experiment_config, reproduce
+
+
+def test_the_plan_gives_every_method_every_budget_and_draw_once():
+    todo = ladder_plan(2, 3)
+    names = [e.name for e in todo]
+    assert len(names) == len(set(names))
+    per_seed = 1 + len(LADDER_LABELS) * 3 * len(METHODS)
+    assert len(todo) == 2 * per_seed
+    assert [e.kind for e in todo].count("pretrain") == 2
+    for e in todo:  # each after what it needs
+        for need in e.needs:
+            assert names.index(need.name) < names.index(e.name)
+
+
+def test_every_method_draws_the_same_labelled_images():
+    preset = PRESETS["beyond"]
+    by_draw = {}
+    for e in ladder_plan(1, 2):
+        if e.kind == "pretrain":
+            continue
+        c = experiment_config(e, preset)
+        by_draw.setdefault((e.labels, e.draw), set()).add(
+            (c.labels_per_class, c.labels_seed, c.protocol, c.data_seed))
+    assert len(by_draw) == len(LADDER_LABELS) * 2
+    for (labels, draw), seen in by_draw.items():
+        assert seen == {(labels, draw, "paper", 0)}
+
+
+@pytest.fixture(scope="module")
+def ladder(tmp_path_factory, fmnist):
+    out = tmp_path_factory.mktemp("ladder") / "run"
+    return out, reproduce("ladder-smoke", 1, out, quiet=True)
+
+
+def test_the_ladder_report_holds_each_method_and_paired_differences(ladder):
+    out, doc = ladder
+    rows = {r["label"]: r for r in doc["tables"]["ladder"]["rows"]}
+    assert set(rows) == {title for _, title in METHODS.values()}
+    paper_row = rows[METHODS["paper"][1]]
+    assert paper_row["5 per class"]["paper"] == 70.2
+    exps = doc["experiments"]
+    for prow in doc["tables"]["paired"]["rows"]:
+        method = next(m for m, (_, t) in METHODS.items() if t == prow["label"])
+        for k in LADDER_LABELS:
+            want = []
+            for d in (0, 1):
+                ours = [v for v in exps.values() if v["kind"] == METHODS[method][0]
+                        and v["params"].get("labels") == k and v["params"].get("draw") == d]
+                base = [v for v in exps.values() if v["kind"] == "finetune"
+                        and v["params"].get("labels") == k and v["params"].get("draw") == d]
+                want.append(100 * (ours[0]["metrics"]["test_accuracy"]
+                                   - base[0]["metrics"]["test_accuracy"]))
+            cell = prow[f"{k} per class"]
+            assert cell["n"] == 2
+            assert cell["values"] == pytest.approx(want)
+    text = (out / "report.md").read_text()
+    assert "Method ladder" in text and "Paired differences" in text
+    assert (out / "report.html").exists()
+    assert json.loads((out / "results.json").read_text())["preset"]["ladder_draws"] == 2
+
+
+def test_a_finished_ladder_is_read_back_unchanged(ladder):
+    out, doc = ladder
+    again = reproduce("ladder-smoke", 1, out, quiet=True)
+    assert again["tables"] == doc["tables"]
+
+
+def test_build_ladder_with_no_results_gives_empty_cells():
+    tables = build_ladder([])
+    assert all(c["n"] == 0 for r in tables["ladder"]["rows"] for k, c in r.items()
+               if k != "label")
+    assert select([], kind="semi") == []
