@@ -2,6 +2,7 @@
 
 import json
 
+import numpy as np
 import pytest
 import torch
 
@@ -10,7 +11,7 @@ from sdae.data import Split
 from sdae.errors import SdaeError
 from sdae.experiments import labelled_indices
 from sdae.rng import Streams
-from sdae.semi import cutout, fixmatch
+from sdae.semi import cutout, fixmatch, graph_labels
 
 TINY = SemiConfig(labels_per_class=2, iterations=6, batch_size=8, unlabelled_ratio=2, width=4,
                   protocol="mini")  # fmt: skip
@@ -72,6 +73,9 @@ def test_cutout_blanks_one_clipped_square():
     ({"labels_per_class": "all"}, "sdae semi needs a label budget"),
     ({"unlabelled_ratio": 0}, "--unlabelled-ratio must be a whole number >= 1"),
     ({"strong_noise": 0.7}, "--strong-noise 0.7 is outside"),
+    ({"graph_alpha": 1.0}, r"--graph-alpha 1.0 must lie in \(0, 1\)"),
+    ({"graph_per_class": -1}, "--graph-per-class must be a whole number >= 0"),
+    ({"graph_neighbors": 0}, "--graph-neighbors must be a whole number >= 1"),
 ])  # fmt: skip
 def test_bad_settings_are_one_line(flags, message):
     with pytest.raises(SdaeError, match=message):
@@ -89,6 +93,47 @@ def test_cli_writes_the_sae_keys(tmp_path, fmnist):
                 "test_accuracy", "train_seconds", "n_labelled"):  # fmt: skip
         assert key in metrics
     assert metrics["n_labelled"] == 10 and len(metrics["finetune_cost_history"]) == 4
+    # mini pool, 100 per class: up to 50 of each class the graph predicts
+    assert 10 * 40 <= metrics["graph_labelled"] <= 10 * 50
+    assert 0.1 < metrics["graph_label_accuracy"] <= 1.0
     assert json.loads((out / "config.json").read_text())["threshold"] == 0.95
     assert Streams(0, "semi-").generator("weak").initial_seed() != \
         Streams(0, "semi-").generator("strong").initial_seed()  # fmt: skip
+
+
+def _blobs(n=40, seed=0):
+    """Two well-separated clusters in [0, 1]^20 (class 3 low, class 7 high), shuffled."""
+    g = np.random.default_rng(seed)
+    x = np.concatenate([g.uniform(0.0, 0.3, (n, 20)), g.uniform(0.7, 1.0, (n, 20))])
+    y = np.repeat([3, 7], n)
+    order = g.permutation(2 * n)
+    return torch.as_tensor(x[order], dtype=torch.float32), y[order]
+
+
+def test_graph_labels_pick_the_most_confident_of_each_class_never_the_labelled():
+    x, y = _blobs()
+    labelled = np.array([int(np.flatnonzero(y == 3)[0]), int(np.flatnonzero(y == 7)[0])])
+    config = SemiConfig(graph_per_class=12, graph_components=5, graph_neighbors=5)
+    positions, labels = graph_labels(x, labelled, y[labelled], config)
+    assert len(positions) == 24 and len(set(positions)) == 24
+    assert not set(positions) & set(labelled)
+    assert np.array_equal(labels, y[positions])  # clean clusters: every graph label right
+    assert sorted(np.unique(labels)) == [3, 7] and (labels == 3).sum() == 12
+    # the same call gives the same answer; none asked, none given
+    again = graph_labels(x, labelled, y[labelled], config)
+    assert np.array_equal(again[0], positions)
+    none = graph_labels(x, labelled, y[labelled], SemiConfig(graph_per_class=0))
+    assert len(none[0]) == len(none[1]) == 0
+
+
+def test_graph_labels_follow_the_pool_not_the_labels_alone():
+    """Moving the pool's images moves the graph's labels: the pool is used."""
+    x, y = _blobs()
+    labelled = np.array([int(np.flatnonzero(y == 3)[0]), int(np.flatnonzero(y == 7)[0])])
+    config = SemiConfig(graph_per_class=30, graph_components=5, graph_neighbors=5)
+    a = graph_labels(x, labelled, y[labelled], config)
+    shuffled = x.clone()
+    others = np.setdiff1d(np.arange(len(x)), labelled)
+    shuffled[others] = x[np.random.default_rng(1).permutation(others)]
+    b = graph_labels(shuffled, labelled, y[labelled], config)
+    assert not (np.array_equal(a[0], b[0]) and np.array_equal(a[1], b[1]))

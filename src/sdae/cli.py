@@ -258,9 +258,10 @@ def _add_semi(sub) -> None:
         "semi", help="semi-supervised: few labels plus the unlabelled pool (FixMatch)",
         description="Train a CNN on the labelled images an `sdae sae` run with the same seeds "
         "uses and on the protocol's whole unlabelled training pool (never the test images), "
-        "by FixMatch with an EMA teacher: pool images the teacher labels confidently must keep "
-        "that label under strong corruption (salt-and-pepper, cutout, shifts). Writes the "
-        "files and metrics.json keys of `sdae sae`.",
+        "by label spreading then FixMatch with an EMA teacher: a graph over the pool first "
+        "labels its most confident images per class, then pool images the teacher labels "
+        "confidently must keep that label under strong corruption (salt-and-pepper, cutout, "
+        "shifts). Writes the files and metrics.json keys of `sdae sae`.",
     )  # fmt: skip
     _labels_and_seeds(p, d)
     g = p.add_argument_group("training")
@@ -273,6 +274,11 @@ def _add_semi(sub) -> None:
         ("--threshold", float, "teacher confidence from which a pool image counts, in (0, 1)"),
         ("--ema", float, "teacher's moving-average decay, in [0, 1)"),
         ("--strong-noise", float, "salt-and-pepper level of the strong view"),
+        ("--graph-per-class", int, "pool images per class labelled by label spreading before "
+         "training, the most confident ones (0: plain FixMatch)"),
+        ("--graph-neighbors", int, "neighbours of each pool image in label spreading's graph"),
+        ("--graph-alpha", float, "label spreading's clamping, in (0, 1)"),
+        ("--graph-components", int, "PCA dimensions the graph is built in"),
     ):  # fmt: skip
         dest = flag[2:].replace("-", "_")
         g.add_argument(flag, type=kind, default=getattr(d, dest),

@@ -414,6 +414,10 @@ class SemiConfig:
     on ``batch_size`` labelled images and ``unlabelled_ratio`` times as many pool images; a
     pool image counts when the teacher's confidence on its weak view reaches ``threshold``.
     The strong view adds the DAE's salt-and-pepper noise at ``strong_noise`` and a cutout.
+    Before training, label spreading over a ``graph_neighbors``-NN graph of the pool (PCA to
+    ``graph_components`` dimensions, clamping ``graph_alpha``) labels the pool, and the
+    ``graph_per_class`` most confident images of each class join the labelled ones with the
+    graph's label (0: plain FixMatch).
     """
 
     labels_per_class: int = 5
@@ -426,6 +430,10 @@ class SemiConfig:
     threshold: float = 0.95
     ema: float = 0.99
     strong_noise: float = 0.15
+    graph_per_class: int = 50
+    graph_neighbors: int = 10
+    graph_alpha: float = 0.99
+    graph_components: int = 50
     protocol: str = "paper"
     seed: int = 0
     data_seed: int = 0
@@ -437,10 +445,15 @@ class SemiConfig:
                             "labels use `sdae baseline cnn`")  # fmt: skip
         _check_labels(self)
         check_optimizer("adam", self.lr, self.iterations, self.batch_size)
-        for flag, value in (("--width", self.width), ("--batch-size", self.batch_size),
-                            ("--unlabelled-ratio", self.unlabelled_ratio)):  # fmt: skip
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise SdaeError(f"{flag} must be a whole number >= 1, not {value!r}")
+        for flag, value, low in (("--width", self.width, 1), ("--batch-size", self.batch_size, 1),
+                                 ("--unlabelled-ratio", self.unlabelled_ratio, 1),
+                                 ("--graph-per-class", self.graph_per_class, 0),
+                                 ("--graph-neighbors", self.graph_neighbors, 1),
+                                 ("--graph-components", self.graph_components, 1)):  # fmt: skip
+            if isinstance(value, bool) or not isinstance(value, int) or value < low:
+                raise SdaeError(f"{flag} must be a whole number >= {low}, not {value!r}")
+        if not 0.0 < self.graph_alpha < 1.0:
+            raise SdaeError(f"--graph-alpha {self.graph_alpha} must lie in (0, 1)")
         if not 0.0 < self.threshold < 1.0:
             raise SdaeError(f"--threshold {self.threshold} must lie in (0, 1)")
         if not 0.0 <= self.ema < 1.0:
@@ -481,7 +494,8 @@ FLAGS: dict[str, dict[str, str]] = {
     "semi": {
         **{f: f for f in ("labels_per_class", "labels_seed", "width", "iterations", "lr",
                           "batch_size", "unlabelled_ratio", "threshold", "ema",
-                          "strong_noise")}, **_RUN,
+                          "strong_noise", "graph_per_class", "graph_neighbors", "graph_alpha",
+                          "graph_components")}, **_RUN,
     },
     "baseline": {
         "model": "model", **_LABELS, "k": "settings.k", "c": "settings.c",

@@ -19,9 +19,11 @@ from __future__ import annotations
 
 import copy
 import time
+import warnings
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 from torch.nn import functional as F
 
@@ -62,6 +64,39 @@ class _Views:
         g = self.strong_gen
         x = augment(augment(x, ("shift", "flip"), g), ("shift",), g)
         return cutout(corrupt(x, "salt-and-pepper", self.strong_noise, g), CUTOUT, g)
+
+
+def graph_labels(pool: torch.Tensor, labelled: np.ndarray, labels: np.ndarray,
+                 config: SemiConfig) -> tuple[np.ndarray, np.ndarray]:
+    """Label spreading (Zhou et al., 2004; scikit-learn's ``LabelSpreading``) over a
+    ``config.graph_neighbors``-NN graph of ``pool: [P, D]`` in PCA space, from the labelled
+    positions ``labelled: [L]`` with ``labels: [L]``. Returns ``(positions, labels)`` of the
+    ``config.graph_per_class`` most confident other pool images of each class (the class the
+    graph gives them), most confident first. PCA is seeded by ``config.seed``."""
+    from sklearn.decomposition import PCA
+    from sklearn.semi_supervised import LabelSpreading
+
+    c, x = config, pool.detach().cpu().numpy()
+    if c.graph_per_class == 0 or len(x) <= len(labelled):
+        return np.array([], dtype=np.int64), np.array([], dtype=np.int64)
+    dims = min(c.graph_components, *x.shape)
+    features = PCA(dims, random_state=c.seed).fit_transform(x)
+    target = np.full(len(x), -1)
+    target[labelled] = labels
+    spread = LabelSpreading(kernel="knn", n_neighbors=min(c.graph_neighbors, len(x) - 1),
+                            alpha=c.graph_alpha, max_iter=200)  # fmt: skip
+    with warnings.catch_warnings():  # "max_iter reached" is no error for our use
+        warnings.simplefilter("ignore")
+        dist = np.nan_to_num(spread.fit(features, target).label_distributions_)
+    classes = spread.classes_[dist.argmax(1)]
+    confidence = dist.max(1)
+    confidence[labelled] = -1.0  # already labelled: never picked again
+    picked = []
+    for k in np.unique(labels):
+        mine = np.flatnonzero((classes == k) & (confidence >= 0))
+        picked.append(mine[np.argsort(-confidence[mine], kind="stable")[: c.graph_per_class]])
+    positions = np.concatenate(picked)
+    return positions, classes[positions]
 
 
 def _update_teacher(teacher: DeepCNN, student: DeepCNN, decay: float) -> None:
@@ -141,10 +176,12 @@ def write_semi(config: SemiConfig, folder: Path, train, test, *, progress: bool 
     from sdae.experiments import classification_result, labelled_indices
 
     idx = labelled_indices(train, config.labels_per_class, config.labels_seed)
-    labelled = torch.as_tensor(idx, device=train.x.device)
     start = time.perf_counter()
-    model, history = fixmatch(train.x[labelled], train.y[labelled], train.x, config,
-                              progress=progress)  # fmt: skip
+    y_pool = train.y.cpu().numpy()
+    extra, extra_y = graph_labels(train.x, idx, y_pool[idx], config)
+    positions = torch.as_tensor(np.concatenate([idx, extra]), device=train.x.device)
+    y_l = torch.as_tensor(np.concatenate([y_pool[idx], extra_y]), device=train.x.device)
+    model, history = fixmatch(train.x[positions], y_l, train.x, config, progress=progress)
     seconds = time.perf_counter() - start
     labels = labels_text(config.labels_per_class)
     figures.cost_curve(folder / "finetune_cost.png", {"cost": history},
@@ -153,5 +190,9 @@ def write_semi(config: SemiConfig, folder: Path, train, test, *, progress: bool 
         model, train, test, folder, f"FixMatch (semi), {labels} labels/class",
         pretrain=[], finetune=history, seconds=seconds, n_labelled=len(idx),
     )  # fmt: skip
+    # how good the graph's labels were: scored after training, against the pool's own labels
+    metrics["graph_labelled"] = len(extra)
+    metrics["graph_label_accuracy"] = float(np.mean(extra_y == y_pool[extra])) if len(extra) \
+        else None  # fmt: skip
     save_model(folder / "model.safetensors", model, config)
     return metrics
