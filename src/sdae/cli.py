@@ -7,6 +7,8 @@ stderr and exit with status 2; anything else is a bug and keeps its traceback.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import dataclasses
 import os
 import sys
 from collections.abc import Sequence
@@ -366,13 +368,33 @@ def _start(args, config) -> None:
         print(format_config(config), flush=True)
 
 
+@contextlib.contextmanager
+def _parallel(args, config):
+    """Under ``torchrun``: the process group joined, ``(config on this rank's device, the
+    folder this rank writes)``; rank 0 alone prints and writes ``--out`` (checked by every
+    rank first, so a refused folder stops them all). One process: ``(config, --out)``."""
+    from sdae import distributed
+    from sdae.outputs import check_out_dir
+
+    if not distributed.launched():
+        _start(args, config)
+        yield config, args.out
+        return
+    check_out_dir(args.out, args.overwrite)
+    with distributed.data_parallel(config.device, args.out) as (device, folder):
+        if not distributed.is_main():
+            args.quiet = True
+            sys.stdout = open(os.devnull, "w")  # noqa: SIM115 (closed with the process)
+        _start(args, config)
+        yield dataclasses.replace(config, device=device), folder
+
+
 def _cmd_dae(args) -> int:
     from sdae.experiments import run_dae
 
-    config = _config_from(args)
-    _start(args, config)
-    m = run_dae(config, args.out, data_dir=args.data_dir, progress=not args.quiet,
-                overwrite=args.overwrite, download=not args.no_download)  # fmt: skip
+    with _parallel(args, _config_from(args)) as (config, out):
+        m = run_dae(config, out, data_dir=args.data_dir, progress=not args.quiet,
+                    overwrite=args.overwrite, download=not args.no_download)  # fmt: skip
     print(f"final cost {m['final_cost']:.2f}  trained in {m['train_seconds']:.1f} s")
     print(f"PSNR dB  noisy {m['psnr_noisy']:.2f}  median {m['psnr_median']:.2f}  adaptive "
           f"median {m['psnr_adaptive_median']:.2f}  denoised {m['psnr_denoised']:.2f}  "
@@ -387,11 +409,10 @@ def _cmd_classify(args) -> int:
     from sdae.experiments import run_baseline, run_sae
     from sdae.semi import run_semi
 
-    config = _config_from(args)
-    _start(args, config)
     run = {"sae": run_sae, "semi": run_semi}.get(args.command, run_baseline)
-    m = run(config, args.out, data_dir=args.data_dir, progress=not args.quiet,
-            overwrite=args.overwrite, download=not args.no_download)  # fmt: skip
+    with _parallel(args, _config_from(args)) as (config, out):
+        m = run(config, out, data_dir=args.data_dir, progress=not args.quiet,
+                overwrite=args.overwrite, download=not args.no_download)  # fmt: skip
     if m["pretrain_final_costs"]:
         costs = "  ".join(f"{c:.4g}" for c in m["pretrain_final_costs"])
         print(f"pretraining final costs  {costs}")

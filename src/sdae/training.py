@@ -29,6 +29,7 @@ from torch import nn
 from torch.nn import functional as F
 from tqdm.auto import tqdm
 
+from sdae import distributed
 from sdae.errors import SdaeError
 from sdae.models import Autoencoder, StackedAutoencoder, StackedClassifier
 from sdae.noise import Buffers, corrupt
@@ -232,11 +233,18 @@ def train_autoencoder(
                 noisy = fixed if idx is None else fixed[idx]
             else:
                 noisy = corrupt(clean, s.noise, s.noise_level, noise_gen, buffers)
+            mine = distributed.shard(len(clean))  # all of it in one process
+            share = (mine.stop - mine.start) / len(clean)
+            if share < 1:
+                clean, noisy = clean[mine], noisy[mine]
             if by_hand:  # overwrites the gradients in place: nothing to zero
                 cost = closed_form_step(model, noisy, clean, buffers)
             else:
                 opt.zero_grad(set_to_none=True)
                 cost = _autograd_step(model, noisy, clean, s)
+            if share < 1:
+                distributed.reduce_gradients(model.parameters(), share)
+                cost = distributed.reduce_cost(cost, share)
             opt.step()
             if decay is not None:
                 decay.step()
@@ -318,9 +326,16 @@ def train_classifier(
                 xb, yb = (x, y) if idx is None else (x[idx], y[idx])
                 if transform is not None:
                     xb = transform(xb)
+                mine = distributed.shard(len(xb))  # all of it in one process
+                share = (mine.stop - mine.start) / len(xb)
+                if share < 1:
+                    xb, yb = xb[mine], yb[mine]
                 cost = F.cross_entropy(model(xb), yb, label_smoothing=label_smoothing)
                 opt.zero_grad(set_to_none=True)
                 cost.backward()
+                if share < 1:
+                    distributed.reduce_gradients(trained, share)
+                    cost = distributed.reduce_cost(cost, share)
                 opt.step()
                 if decay is not None:
                     decay.step()
