@@ -25,9 +25,11 @@ gives the weights ``sdae dae`` / ``sdae sae`` would give on the same data and se
 **Inputs.** ``X`` is ``[n_samples, n_features]`` of numbers in [0, 1] (pixels / 255, or any
 features scaled to that range): the reconstruction cost is the cross-entropy of the paper's
 equation (2), which treats every feature as the probability of a Bernoulli variable. Values
-outside [0, 1] are refused with a ``ValueError`` (nothing is clipped silently); scale them
-first, e.g. with ``sklearn.preprocessing.MinMaxScaler(clip=True)`` in a ``Pipeline``
-(``clip=True`` keeps rows unseen in ``fit`` inside [0, 1] too). NaN and infinity are refused.
+outside [0, 1] are refused with a ``ValueError``; scale them first, e.g. with
+``sklearn.preprocessing.MinMaxScaler(clip=True)`` in a ``Pipeline`` (``clip=True`` keeps rows
+unseen in ``fit`` inside [0, 1] too). Only rounding errors, values at most
+``UNIT_TOLERANCE`` (1e-5) outside the range, are clipped into it (a copy; ``X`` is never
+changed). NaN and infinity are refused.
 Computation runs in float32 on ``device``; results come back as numpy arrays on the CPU.
 
 **Parameters** are stored unchanged by ``__init__`` and checked by ``fit``: a bad value raises
@@ -75,6 +77,9 @@ __all__ = ["DenoisingAutoencoder", "StackedAutoencoderClassifier"]
 #: rows per forward pass when transforming / predicting (bounds the memory of large inputs)
 PREDICT_BATCH = 8192
 _SEED_DRAW = 2**31  # a seed drawn for random_state=None / a RandomState lies in [0, 2**31)
+#: how far outside [0, 1] a value may lie and be clipped as a rounding error (MinMaxScaler
+#: in float32 overshoots 1 by up to ~4e-6) instead of refused
+UNIT_TOLERANCE = 1e-5
 
 
 @contextmanager
@@ -127,18 +132,19 @@ def _device(device) -> str:
 
 def _unit_interval(X: np.ndarray, who: str) -> np.ndarray:
     """``X``, once checked to lie in [0, 1], the range the cross-entropy cost (paper eq. 2)
-    is defined on; otherwise a ``ValueError`` telling how to scale it."""
+    is defined on; otherwise a ``ValueError`` telling how to scale it. Rounding errors of a
+    scaler (up to ``UNIT_TOLERANCE`` outside the range) are clipped, into a copy."""
     if X.size == 0:
         return X
     low, high = float(X.min()), float(X.max())
-    if low < 0.0 or high > 1.0:
+    if low < -UNIT_TOLERANCE or high > 1.0 + UNIT_TOLERANCE:
         what = "Negative values in data" if low < 0.0 else "Values above 1 in data"
         raise ValueError(
             f"{what} passed to {who}: X lies in [{low:.4g}, {high:.4g}] but must lie in "
             "[0, 1] (the cross-entropy cost, paper eq. 2, needs it); scale it first, e.g. with "
             "sklearn.preprocessing.MinMaxScaler(clip=True) in a Pipeline, or pixels / 255"
         )
-    return X
+    return np.clip(X, 0.0, 1.0) if low < 0.0 or high > 1.0 else X
 
 
 def _run(fn: Callable[[torch.Tensor], torch.Tensor], X: np.ndarray, device: str) -> np.ndarray:

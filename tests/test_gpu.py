@@ -1,0 +1,71 @@
+"""The GPU path: every training command on ``--device cuda``, with the data, the random
+streams and the weights on the GPU, and no host-device synchronisation inside a training
+step (torch's sync debug mode turns one into an error). Skipped where there is no GPU."""
+
+import json
+
+import pytest
+import torch
+
+pytestmark = pytest.mark.skipif(not torch.cuda.is_available(),
+                                reason="no CUDA device on this machine")
+
+TINY = ["--protocol", "mini", "--quiet", "--device", "cuda"]
+
+
+@pytest.mark.parametrize("argv", [
+    ["dae", "--iterations", "30"],
+    ["dae", "--model", "conv", "--width", "8", "--iterations", "30"],
+    ["sae", "--arch", "784-100", "--pretrain-iterations", "30", "--finetune-iterations", "30"],
+    ["baseline", "mlp", "--finetune-iterations", "30"],
+    ["baseline", "cnn", "--labels-per-class", "all", "--epochs", "1"],
+    ["semi", "--labels-per-class", "1", "--iterations", "30", "--width", "4"],
+])  # fmt: skip
+def test_each_command_runs_on_cuda(argv, tmp_path, fmnist):
+    from sdae.checkpoints import load_model
+    from sdae.cli import main
+
+    out = tmp_path / "run"
+    assert main([*argv, *TINY, "--out", str(out)]) == 0
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert json.loads((out / "config.json").read_text())["device"] == "cuda"
+    assert all(v == v for v in metrics.values() if isinstance(v, float))
+    model, _ = load_model(out / "model.safetensors", "cuda")
+    assert next(model.parameters()).device.type == "cuda"
+
+
+def test_training_steps_never_wait_for_the_host():
+    """Full-batch and minibatch DAE steps and fine-tuning, shorter than the progress bar's
+    reporting period (its NaN check is the one deliberate sync), under sync debug mode."""
+    from sdae.models import Autoencoder, StackedAutoencoder, StackedClassifier
+    from sdae.settings import AutoencoderTraining, Finetuning
+    from sdae.training import finetune, train_autoencoder
+
+    x = torch.rand(256, 784, device="cuda")
+    y = torch.randint(0, 10, (256,), device="cuda")
+    model = Autoencoder(784, 64).cuda()
+    torch.cuda.set_sync_debug_mode("error")
+    try:
+        for batch in (0, 64):
+            settings = AutoencoderTraining(iterations=10, batch_size=batch, noise_level=0.1)
+            train_autoencoder(model, x, settings, 0)
+        clf = StackedClassifier(StackedAutoencoder((784, 32))).cuda()
+        finetune(clf, x, y, Finetuning(iterations=10), rng=0)
+    finally:
+        torch.cuda.set_sync_debug_mode(0)
+
+
+def test_cuda_and_cpu_train_the_same_network_closely():
+    from sdae.models import Autoencoder, seeded
+    from sdae.settings import AutoencoderTraining
+    from sdae.training import train_autoencoder
+
+    x = torch.rand(128, 784, generator=torch.Generator().manual_seed(0))
+    costs = {}
+    for device in ("cpu", "cuda"):
+        with seeded(0):
+            model = Autoencoder(784, 32).to(device)
+        costs[device] = train_autoencoder(model, x.to(device),
+                                          AutoencoderTraining(iterations=20, noise_level=0.0), 0)
+    # no noise: the two devices differ only by float rounding
+    assert costs["cuda"] == pytest.approx(costs["cpu"], rel=1e-3)
