@@ -24,13 +24,17 @@ __version__ = "0.1.0"
 # torch's nor scikit-learn's start-up time (7 s before, here).
 _API = {
     "sdae.checkpoints": ("load_model", "save_model"),
-    "sdae.config": ("BaselineConfig", "DaeConfig", "SaeConfig", "from_flags", "load_config"),
+    "sdae.config": ("BaselineConfig", "DaeConfig", "SaeConfig", "SemiConfig", "from_flags",
+                    "load_config"),
     "sdae.data": ("load_fashion_mnist", "protocol_splits"),
     "sdae.errors": ("SdaeError",),
     "sdae.experiments": ("run_baseline", "run_dae", "run_sae"),
-    "sdae.models": ("Autoencoder", "SmallCNN", "StackedAutoencoder", "StackedClassifier"),
+    "sdae.models": ("Autoencoder", "ConvAutoencoder", "DeepCNN", "SmallCNN", "StackedAutoencoder",
+                    "StackedClassifier"),
     "sdae.noise": ("corrupt",),
     "sdae.rng": ("Streams",),
+    "sdae.semi": ("run_semi",),
+    "sdae.sklearn": ("DenoisingAutoencoder", "StackedAutoencoderClassifier"),
     "sdae.training": ("AutoencoderTraining", "Finetuning", "finetune", "pretrain_stack",
                       "train_autoencoder"),
 }  # fmt: skip
