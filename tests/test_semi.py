@@ -137,3 +137,11 @@ def test_graph_labels_follow_the_pool_not_the_labels_alone():
     shuffled[others] = x[np.random.default_rng(1).permutation(others)]
     b = graph_labels(shuffled, labelled, y[labelled], config)
     assert not (np.array_equal(a[0], b[0]) and np.array_equal(a[1], b[1]))
+
+
+def test_sae_semi_recipe_points_to_sdae_semi(capsys):
+    from sdae.cli import main
+
+    assert main(["sae", "--finetune-recipe", "semi", "--out", "/nonexistent/x"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "run `sdae semi`" in err

@@ -143,11 +143,12 @@ def _finetuning(p) -> None:
         return (f"(recipe default: paper {getattr(paper, field)}, augmented "
                 f"{getattr(aug, field)})")
 
-    p.add_argument("--finetune-recipe", choices=RECIPES, default="auto",
+    p.add_argument("--finetune-recipe", choices=[*RECIPES, "semi"], default="auto",
                    help=f"paper: Tables II-IX, full-batch gradient descent; augmented: minibatch "
                    f"Adam with shift/flip augmentation and input dropout, for many labels; auto: "
-                   f"paper up to {AUTO_PAPER_MAX_LABELS} labels per class, else augmented. The "
-                   f"options below override the recipe (default: %(default)s)")
+                   f"paper up to {AUTO_PAPER_MAX_LABELS} labels per class, else augmented; semi: "
+                   f"the semi-supervised recipe is a CNN, run `sdae semi`. The options below "
+                   f"override the recipe (default: %(default)s)")
     p.add_argument("--lr-top", type=float,
                    help=f"learning rate of the softmax layer {default('lr_top')}")
     p.add_argument("--lr-body", type=float,

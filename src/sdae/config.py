@@ -218,6 +218,10 @@ def resolve_recipe(recipe: str, labels_per_class: int | None) -> str:
     30, 0.793 / 0.798 with 100; with all 6000 labels ``paper`` gives 0.818 (it underfits:
     0.849 on the pool it trains on) and ``augmented`` 0.857 / 0.852 / 0.857 for seeds 0-2.
     """
+    if recipe == "semi":  # the issue's name for it; the best semi-supervised model is a CNN
+        raise SdaeError("the semi-supervised recipe trains a CNN on the labelled images and "
+                        "the pool, not the stack: run `sdae semi` with the same "
+                        "--labels-per-class and --labels-seed")  # fmt: skip
     if recipe not in RECIPES:
         raise SdaeError(f"unknown fine-tuning recipe {recipe!r}; choose one of "
                         f"{', '.join(RECIPES)}")  # fmt: skip
