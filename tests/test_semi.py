@@ -11,7 +11,7 @@ from sdae.data import Split
 from sdae.errors import SdaeError
 from sdae.experiments import labelled_indices
 from sdae.rng import Streams
-from sdae.semi import cutout, fixmatch, graph_labels
+from sdae.semi import cutout, fixmatch, graph_labels, sae_codes
 
 TINY = SemiConfig(labels_per_class=2, iterations=6, batch_size=8, unlabelled_ratio=2, width=4,
                   protocol="mini")  # fmt: skip
@@ -48,7 +48,8 @@ def test_training_never_reads_the_test_images(paper_splits, monkeypatch, tmp_pat
 
     train, test = paper_splits
     poisoned = Split(torch.full_like(test.x, float("nan")), test.y, test.index)
-    config = SemiConfig(labels_per_class=2, iterations=3, batch_size=8, width=4)
+    config = SemiConfig(labels_per_class=2, iterations=3, batch_size=8, width=4,
+                        graph_features="pca")  # the sae features: see the next test
     weights = []
     for k, t in enumerate((test, poisoned)):
         monkeypatch.setattr("sdae.experiments.load_splits", lambda *a, t=t, **kw: (train, t))
@@ -76,6 +77,7 @@ def test_cutout_blanks_one_clipped_square():
     ({"graph_alpha": 1.0}, r"--graph-alpha 1.0 must lie in \(0, 1\)"),
     ({"graph_per_class": -1}, "--graph-per-class must be a whole number >= 0"),
     ({"graph_neighbors": 0}, "--graph-neighbors must be a whole number >= 1"),
+    ({"graph_features": "raw"}, "--graph-features 'raw': choose one of sae, pca"),
 ])  # fmt: skip
 def test_bad_settings_are_one_line(flags, message):
     with pytest.raises(SdaeError, match=message):
@@ -113,7 +115,8 @@ def _blobs(n=40, seed=0):
 def test_graph_labels_pick_the_most_confident_of_each_class_never_the_labelled():
     x, y = _blobs()
     labelled = np.array([int(np.flatnonzero(y == 3)[0]), int(np.flatnonzero(y == 7)[0])])
-    config = SemiConfig(graph_per_class=12, graph_components=5, graph_neighbors=5)
+    config = SemiConfig(graph_per_class=12, graph_components=5, graph_neighbors=5,
+                        graph_features="pca")
     positions, labels = graph_labels(x, labelled, y[labelled], config)
     assert len(positions) == 24 and len(set(positions)) == 24
     assert not set(positions) & set(labelled)
@@ -130,7 +133,8 @@ def test_graph_labels_follow_the_pool_not_the_labels_alone():
     """Moving the pool's images moves the graph's labels: the pool is used."""
     x, y = _blobs()
     labelled = np.array([int(np.flatnonzero(y == 3)[0]), int(np.flatnonzero(y == 7)[0])])
-    config = SemiConfig(graph_per_class=30, graph_components=5, graph_neighbors=5)
+    config = SemiConfig(graph_per_class=30, graph_components=5, graph_neighbors=5,
+                        graph_features="pca")
     a = graph_labels(x, labelled, y[labelled], config)
     shuffled = x.clone()
     others = np.setdiff1d(np.arange(len(x)), labelled)
@@ -145,3 +149,23 @@ def test_sae_semi_recipe_points_to_sdae_semi(capsys):
     assert main(["sae", "--finetune-recipe", "semi", "--out", "/nonexistent/x"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "run `sdae semi`" in err
+
+
+def test_the_graphs_sae_codes_are_those_of_sdae_sae_pretraining(paper_splits):
+    """Two code paths, one stack: the codes the graph is built on equal those of the 784-100
+    stack `sdae sae` pretrains with the same seed on the same pool; and they are not the
+    codes of an untrained stack."""
+    from sdae.experiments import pretrain_model
+    from sdae.models import StackedAutoencoder, seeded
+
+    train, _ = paper_splits
+    pool = Split(train.x[:200], train.y[:200], train.index[:200])
+    codes = sae_codes(pool.x, seed=3)
+    model, _ = pretrain_model(from_flags("sae", {"arch": "784-100", "seed": 3}), pool)
+    with torch.no_grad():
+        expected = model.stack.encode(pool.x).numpy()
+        with seeded(3):
+            untrained = StackedAutoencoder((784, 100)).encode(pool.x).numpy()
+    assert codes.shape == (200, 100)
+    np.testing.assert_allclose(codes, expected, rtol=1e-5, atol=1e-6)
+    assert not np.allclose(codes, untrained, atol=1e-3)

@@ -279,6 +279,8 @@ def _add_semi(sub) -> None:
         ("--strong-noise", float, "salt-and-pepper level of the strong view"),
         ("--graph-per-class", int, "pool images per class labelled by label spreading before "
          "training, the most confident ones (0: plain FixMatch)"),
+        ("--graph-features", str, "what the graph is built on: sae (the 784-100 stack "
+         "pretrained on the pool) or pca (of the pixels)"),
         ("--graph-neighbors", int, "neighbours of each pool image in label spreading's graph"),
         ("--graph-alpha", float, "label spreading's clamping, in (0, 1)"),
         ("--graph-components", int, "PCA dimensions the graph is built in"),

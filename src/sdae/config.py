@@ -410,6 +410,9 @@ class RobustConfig:
         _check_run(self)
 
 
+GRAPH_FEATURES = ("sae", "pca")
+
+
 @dataclass(frozen=True)
 class SemiConfig:
     """Semi-supervised training (:mod:`sdae.semi`): FixMatch (Sohn et al., 2020) with an EMA
@@ -418,10 +421,12 @@ class SemiConfig:
     on ``batch_size`` labelled images and ``unlabelled_ratio`` times as many pool images; a
     pool image counts when the teacher's confidence on its weak view reaches ``threshold``.
     The strong view adds the DAE's salt-and-pepper noise at ``strong_noise`` and a cutout.
-    Before training, label spreading over a ``graph_neighbors``-NN graph of the pool (PCA to
-    ``graph_components`` dimensions, clamping ``graph_alpha``) labels the pool, and the
-    ``graph_per_class`` most confident images of each class join the labelled ones with the
-    graph's label (0: plain FixMatch).
+    Before training, label spreading over a ``graph_neighbors``-NN graph of the pool
+    (clamping ``graph_alpha``) labels the pool, and the ``graph_per_class`` most confident
+    images of each class join the labelled ones with the graph's label (0: plain FixMatch).
+    The graph is built on ``graph_features``: ``sae``, the codes of the paper's 784-100
+    stack pretrained on the pool (Table VII's schedule), or ``pca``, ``graph_components``
+    principal components of the pixels.
     """
 
     labels_per_class: int = 5
@@ -435,8 +440,9 @@ class SemiConfig:
     ema: float = 0.99
     strong_noise: float = 0.15
     graph_per_class: int = 50
-    graph_neighbors: int = 10
-    graph_alpha: float = 0.99
+    graph_features: str = "sae"
+    graph_neighbors: int = 20
+    graph_alpha: float = 0.9
     graph_components: int = 50
     protocol: str = "paper"
     seed: int = 0
@@ -456,6 +462,9 @@ class SemiConfig:
                                  ("--graph-components", self.graph_components, 1)):  # fmt: skip
             if isinstance(value, bool) or not isinstance(value, int) or value < low:
                 raise SdaeError(f"{flag} must be a whole number >= {low}, not {value!r}")
+        if self.graph_features not in GRAPH_FEATURES:
+            raise SdaeError(f"--graph-features {self.graph_features!r}: choose one of "
+                            f"{', '.join(GRAPH_FEATURES)}")  # fmt: skip
         if not 0.0 < self.graph_alpha < 1.0:
             raise SdaeError(f"--graph-alpha {self.graph_alpha} must lie in (0, 1)")
         if not 0.0 < self.threshold < 1.0:
@@ -498,8 +507,8 @@ FLAGS: dict[str, dict[str, str]] = {
     "semi": {
         **{f: f for f in ("labels_per_class", "labels_seed", "width", "iterations", "lr",
                           "batch_size", "unlabelled_ratio", "threshold", "ema",
-                          "strong_noise", "graph_per_class", "graph_neighbors", "graph_alpha",
-                          "graph_components")}, **_RUN,
+                          "strong_noise", "graph_per_class", "graph_features",
+                          "graph_neighbors", "graph_alpha", "graph_components")}, **_RUN,
     },
     "baseline": {
         "model": "model", **_LABELS, "k": "settings.k", "c": "settings.c",

@@ -66,24 +66,45 @@ class _Views:
         return cutout(corrupt(x, "salt-and-pepper", self.strong_noise, g), CUTOUT, g)
 
 
+def sae_codes(pool: torch.Tensor, seed: int) -> np.ndarray:
+    """``[P, 100]``: the codes of the paper's 784-100 stack (weights from ``seed``),
+    pretrained on ``pool: [P, 784]`` with Table VII's schedule, as ``sdae sae`` pretrains it
+    (same streams)."""
+    from sdae.config import paper_pretraining
+    from sdae.models import StackedAutoencoder
+    from sdae.training import pretrain_stack
+
+    sizes = (pool.shape[1], 100)
+    with seeded(seed):
+        stack = StackedAutoencoder(sizes).to(pool.device)
+    pretrain_stack(stack, pool, paper_pretraining(sizes), Streams(seed, device=str(pool.device)))
+    with torch.no_grad():
+        return stack.encode(pool).cpu().numpy()
+
+
 def graph_labels(pool: torch.Tensor, labelled: np.ndarray, labels: np.ndarray,
                  config: SemiConfig) -> tuple[np.ndarray, np.ndarray]:
     """Label spreading (Zhou et al., 2004; scikit-learn's ``LabelSpreading``) over a
-    ``config.graph_neighbors``-NN graph of ``pool: [P, D]`` in PCA space, from the labelled
+    ``config.graph_neighbors``-NN graph of ``pool: [P, D]`` (on the features of
+    ``config.graph_features``: :func:`sae_codes` or PCA), from the labelled
     positions ``labelled: [L]`` with ``labels: [L]``. Returns ``(positions, labels)`` of the
     ``config.graph_per_class`` most confident other pool images of each class (the class the
-    graph gives them), most confident first. PCA is seeded by ``config.seed``."""
+    graph gives them), most confident first. The stack's weights and PCA are seeded by
+    ``config.seed``."""
     from sklearn.decomposition import PCA
     from sklearn.semi_supervised import LabelSpreading
 
-    c, x = config, pool.detach().cpu().numpy()
-    if c.graph_per_class == 0 or len(x) <= len(labelled):
+    c = config
+    if c.graph_per_class == 0 or len(pool) <= len(labelled):
         return np.array([], dtype=np.int64), np.array([], dtype=np.int64)
-    dims = min(c.graph_components, *x.shape)
-    features = PCA(dims, random_state=c.seed).fit_transform(x)
-    target = np.full(len(x), -1)
+    if c.graph_features == "sae":
+        features = sae_codes(pool, c.seed)
+    else:
+        x = pool.detach().cpu().numpy()
+        features = PCA(min(c.graph_components, *x.shape), random_state=c.seed).fit_transform(x)
+    target = np.full(len(features), -1)
     target[labelled] = labels
-    spread = LabelSpreading(kernel="knn", n_neighbors=min(c.graph_neighbors, len(x) - 1),
+    spread = LabelSpreading(kernel="knn", n_neighbors=min(c.graph_neighbors, len(features) - 1),
                             alpha=c.graph_alpha, max_iter=200)  # fmt: skip
     with warnings.catch_warnings():  # "max_iter reached" is no error for our use
         warnings.simplefilter("ignore")
