@@ -78,6 +78,7 @@ def test_cutout_blanks_one_clipped_square():
     ({"graph_per_class": -1}, "--graph-per-class must be a whole number >= 0"),
     ({"graph_neighbors": 0}, "--graph-neighbors must be a whole number >= 1"),
     ({"graph_features": "raw"}, "--graph-features 'raw': choose one of sae, pca"),
+    ({"graph_pretrain_iterations": 0}, "--graph-pretrain-iterations must be a whole number"),
 ])  # fmt: skip
 def test_bad_settings_are_one_line(flags, message):
     with pytest.raises(SdaeError, match=message):
@@ -89,7 +90,8 @@ def test_cli_writes_the_sae_keys(tmp_path, fmnist):
 
     out = tmp_path / "semi"
     assert main(["semi", "--labels-per-class", "1", "--iterations", "4", "--batch-size", "8",
-                 "--width", "4", "--protocol", "mini", "--out", str(out), "--quiet"]) == 0
+                 "--width", "4", "--protocol", "mini", "--graph-pretrain-iterations", "200",
+                 "--out", str(out), "--quiet"]) == 0
     metrics = json.loads((out / "metrics.json").read_text())
     for key in ("pretrain_final_costs", "finetune_final_cost", "train_accuracy",
                 "test_accuracy", "train_seconds", "n_labelled"):  # fmt: skip
@@ -98,7 +100,8 @@ def test_cli_writes_the_sae_keys(tmp_path, fmnist):
     # mini pool, 100 per class: up to 50 of each class the graph predicts
     assert 10 * 40 <= metrics["graph_labelled"] <= 10 * 50
     assert 0.1 < metrics["graph_label_accuracy"] <= 1.0
-    assert json.loads((out / "config.json").read_text())["threshold"] == 0.95
+    config = json.loads((out / "config.json").read_text())
+    assert config["threshold"] == 0.95 and config["graph_pretrain_iterations"] == 200
     assert Streams(0, "semi-").generator("weak").initial_seed() != \
         Streams(0, "semi-").generator("strong").initial_seed()  # fmt: skip
 

@@ -281,6 +281,8 @@ def _add_semi(sub) -> None:
          "training, the most confident ones (0: plain FixMatch)"),
         ("--graph-features", str, "what the graph is built on: sae (the 784-100 stack "
          "pretrained on the pool) or pca (of the pixels)"),
+        ("--graph-pretrain-iterations", int, "pretraining steps of the 784-100 stack whose "
+         "codes the graph is built on (Table VII: 1000)"),
         ("--graph-neighbors", int, "neighbours of each pool image in label spreading's graph"),
         ("--graph-alpha", float, "label spreading's clamping, in (0, 1)"),
         ("--graph-components", int, "PCA dimensions the graph is built in"),

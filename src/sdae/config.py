@@ -425,8 +425,8 @@ class SemiConfig:
     (clamping ``graph_alpha``) labels the pool, and the ``graph_per_class`` most confident
     images of each class join the labelled ones with the graph's label (0: plain FixMatch).
     The graph is built on ``graph_features``: ``sae``, the codes of the paper's 784-100
-    stack pretrained on the pool (Table VII's schedule), or ``pca``, ``graph_components``
-    principal components of the pixels.
+    stack pretrained on the pool (Table VII's schedule, ``graph_pretrain_iterations`` Adam
+    steps), or ``pca``, ``graph_components`` principal components of the pixels.
     """
 
     labels_per_class: int = 5
@@ -444,6 +444,7 @@ class SemiConfig:
     graph_neighbors: int = 20
     graph_alpha: float = 0.9
     graph_components: int = 50
+    graph_pretrain_iterations: int = 1000
     protocol: str = "paper"
     seed: int = 0
     data_seed: int = 0
@@ -459,7 +460,9 @@ class SemiConfig:
                                  ("--unlabelled-ratio", self.unlabelled_ratio, 1),
                                  ("--graph-per-class", self.graph_per_class, 0),
                                  ("--graph-neighbors", self.graph_neighbors, 1),
-                                 ("--graph-components", self.graph_components, 1)):  # fmt: skip
+                                 ("--graph-components", self.graph_components, 1),
+                                 ("--graph-pretrain-iterations",
+                                  self.graph_pretrain_iterations, 1)):  # fmt: skip
             if isinstance(value, bool) or not isinstance(value, int) or value < low:
                 raise SdaeError(f"{flag} must be a whole number >= {low}, not {value!r}")
         if self.graph_features not in GRAPH_FEATURES:
@@ -508,7 +511,8 @@ FLAGS: dict[str, dict[str, str]] = {
         **{f: f for f in ("labels_per_class", "labels_seed", "width", "iterations", "lr",
                           "batch_size", "unlabelled_ratio", "threshold", "ema",
                           "strong_noise", "graph_per_class", "graph_features",
-                          "graph_neighbors", "graph_alpha", "graph_components")}, **_RUN,
+                          "graph_neighbors", "graph_alpha", "graph_components",
+                          "graph_pretrain_iterations")}, **_RUN,
     },
     "baseline": {
         "model": "model", **_LABELS, "k": "settings.k", "c": "settings.c",

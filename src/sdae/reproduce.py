@@ -108,7 +108,9 @@ def experiment_config(exp: Experiment, preset: Preset, device: str = "cpu"):
                                        "finetune_recipe": "paper",
                                        "finetune_iterations": preset.finetune_iterations})
     if exp.kind == "semi":
-        return from_flags("semi", {**run, **labels, "iterations": preset.semi_iterations})
+        return from_flags("semi", {**run, **labels, "iterations": preset.semi_iterations,
+                                   "graph_pretrain_iterations":
+                                       max(1, round(1000 * preset.pretrain_scale))})  # fmt: skip
     return from_flags("baseline", {**run, "model": "cnn", "labels_per_class": "all",
                                    "epochs": preset.cnn_epochs, "protocol": preset.cnn_protocol,
                                    "labels_seed": s})  # fmt: skip

@@ -18,6 +18,7 @@ conv-DAE features gave 60-66 %; FixMatch on the small CNN 69.3 % on draw 0.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import time
 import warnings
 from pathlib import Path
@@ -66,18 +67,20 @@ class _Views:
         return cutout(corrupt(x, "salt-and-pepper", self.strong_noise, g), CUTOUT, g)
 
 
-def sae_codes(pool: torch.Tensor, seed: int) -> np.ndarray:
+def sae_codes(pool: torch.Tensor, seed: int, iterations: int = 1000) -> np.ndarray:
     """``[P, 100]``: the codes of the paper's 784-100 stack (weights from ``seed``),
-    pretrained on ``pool: [P, 784]`` with Table VII's schedule, as ``sdae sae`` pretrains it
-    (same streams)."""
+    pretrained on ``pool: [P, 784]`` with Table VII's schedule (``iterations`` steps, the
+    paper's 1000 by default), as ``sdae sae`` pretrains it (same streams)."""
     from sdae.config import paper_pretraining
     from sdae.models import StackedAutoencoder
     from sdae.training import pretrain_stack
 
     sizes = (pool.shape[1], 100)
+    schedule = tuple(dataclasses.replace(t, iterations=iterations)
+                     for t in paper_pretraining(sizes))  # fmt: skip
     with seeded(seed):
         stack = StackedAutoencoder(sizes).to(pool.device)
-    pretrain_stack(stack, pool, paper_pretraining(sizes), Streams(seed, device=str(pool.device)))
+    pretrain_stack(stack, pool, schedule, Streams(seed, device=str(pool.device)))
     with torch.no_grad():
         return stack.encode(pool).cpu().numpy()
 
@@ -98,7 +101,7 @@ def graph_labels(pool: torch.Tensor, labelled: np.ndarray, labels: np.ndarray,
     if c.graph_per_class == 0 or len(pool) <= len(labelled):
         return np.array([], dtype=np.int64), np.array([], dtype=np.int64)
     if c.graph_features == "sae":
-        features = sae_codes(pool, c.seed)
+        features = sae_codes(pool, c.seed, c.graph_pretrain_iterations)
     else:
         x = pool.detach().cpu().numpy()
         features = PCA(min(c.graph_components, *x.shape), random_state=c.seed).fit_transform(x)
