@@ -6,6 +6,17 @@ from sdae.data import load_fashion_mnist
 from sdae.errors import SdaeError
 
 
+@pytest.fixture(autouse=True)
+def _same_threads_after_each_test():
+    """Float results depend on torch's thread count: a test that changes it must not change
+    it for the tests after it (resumed reproductions compare numbers bit for bit)."""
+    import torch
+
+    threads = torch.get_num_threads()
+    yield
+    assert torch.get_num_threads() == threads, "this test changed torch's thread count"
+
+
 @pytest.fixture(scope="session")
 def fmnist():
     """The real Fashion-MNIST. In CI (where `make data` ran first) its absence is a failure."""

@@ -25,7 +25,6 @@ def _data(n=90, d=784, seed=0):
 
 def _train(case: str) -> dict[str, torch.Tensor]:
     """One small training, the same in every process; its final weights."""
-    torch.set_num_threads(1)
     x, y = _data()
     if case.startswith("dae"):
         tied = case == "dae-minibatch"  # autograd path; the other takes the closed form
@@ -48,6 +47,7 @@ def _train(case: str) -> dict[str, torch.Tensor]:
 
 
 def _worker(rank: int, world: int, init: str, out: str, case: str) -> None:
+    torch.set_num_threads(1)  # two ranks on two cores (the parent's setting is left alone)
     dist.init_process_group("gloo", init_method=f"file://{init}", rank=rank, world_size=world)
     try:
         torch.save(_train(case), os.path.join(out, f"rank{rank}.pt"))
