@@ -310,8 +310,8 @@ def _add_reproduce(sub) -> None:
     p.add_argument("--preset", choices=list(PRESETS), default="quick",
                    help="paper: the paper's sizes, rates and iterations (about 32 minutes on 2 "
                    "cores); quick: the same experiments, smaller (about a minute); beyond: the "
-                   "method ladder over 5 label draws (about an hour on 2 cores); beyond-quick: the "
-                   "ladder small (under 3 minutes); smoke, ladder-smoke: seconds, for tests "
+                   "method ladder over 5 label draws (about 75 minutes on 2 cores); beyond-quick: "
+                   "the ladder small (under 3 minutes); smoke, ladder-smoke: seconds, for tests "
                    "(default: %(default)s)")
     p.add_argument("--seeds", type=int, default=1,
                    help="seeds (weights and label draws) per experiment (default: 1)")

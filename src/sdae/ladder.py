@@ -30,7 +30,7 @@ METHODS = {
     "mlp": ("mlp", "784-100 from random weights (baseline mlp)"),
     "logreg": ("logreg", "logistic regression, raw pixels"),
     "knn": ("knn", "1-NN, raw pixels"),
-    "semi": ("semi", "sdae semi: FixMatch on the labelled images and the pool"),
+    "semi": ("semi", "sdae semi: label spreading on the SAE's codes, then FixMatch, with the pool"),
 }
 #: what the paper reports at each budget (Table VIII row 1, Table IX row 2, §VI.B)
 PAPER_ACCURACY = {1: 55.0, 5: 70.2, 10: 76.7}
