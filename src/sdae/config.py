@@ -130,6 +130,12 @@ CONV_TRAINING = AutoencoderTraining(
 )  # fmt: skip
 
 
+def _check_whole(flag: str, value: object, low: int = 1) -> None:
+    """A count setting: an int (not a bool) of at least ``low``, else one line."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < low:
+        raise SdaeError(f"{flag} must be a whole number >= {low}, not {value!r}")
+
+
 @dataclass(frozen=True)
 class DaeConfig:
     """The denoising autoencoder of paper §IV.B / §V.A.
@@ -161,9 +167,8 @@ class DaeConfig:
 
     def __post_init__(self) -> None:
         check_noise(self.train.noise, self.test_noise, "--test-noise")
-        for flag, value in (("--hidden", self.hidden), ("--width", self.width)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise SdaeError(f"{flag} must be a whole number >= 1, not {value!r}")
+        _check_whole("--hidden", self.hidden)
+        _check_whole("--width", self.width)
         if self.model not in DAE_MODELS:
             raise SdaeError(f"unknown --model {self.model!r}; choose one of "
                             f"{', '.join(DAE_MODELS)}")  # fmt: skip
@@ -286,8 +291,7 @@ class KnnSettings:
     k: int = 1
 
     def __post_init__(self) -> None:
-        if isinstance(self.k, bool) or not isinstance(self.k, int) or self.k < 1:
-            raise SdaeError(f"--k must be a whole number >= 1, not {self.k!r}")
+        _check_whole("--k", self.k)
 
 
 @dataclass(frozen=True)
@@ -463,8 +467,7 @@ class SemiConfig:
                                  ("--graph-components", self.graph_components, 1),
                                  ("--graph-pretrain-iterations",
                                   self.graph_pretrain_iterations, 1)):  # fmt: skip
-            if isinstance(value, bool) or not isinstance(value, int) or value < low:
-                raise SdaeError(f"{flag} must be a whole number >= {low}, not {value!r}")
+            _check_whole(flag, value, low)
         if self.graph_features not in GRAPH_FEATURES:
             raise SdaeError(f"--graph-features {self.graph_features!r}: choose one of "
                             f"{', '.join(GRAPH_FEATURES)}")  # fmt: skip
