@@ -24,10 +24,12 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
-from sdae.data import load_fashion_mnist, protocol_splits
-from sdae.models import Autoencoder, seeded
+from sdae.config.training import AutoencoderTraining
+from sdae.data.fashion_mnist import load_fashion_mnist
+from sdae.data.splits import protocol_splits
+from sdae.nn.models import Autoencoder, seeded
+from sdae.nn.training import train_autoencoder
 from sdae.rng import Streams
-from sdae.training import AutoencoderTraining, train_autoencoder
 
 BATCH, LR, NOISE = 128, 1e-3, 0.3
 

@@ -29,11 +29,13 @@ import time
 
 import torch
 
-from sdae.data import load_fashion_mnist, protocol_splits
-from sdae.floor import flops, gemm_step, time_per_call
-from sdae.models import Autoencoder, seeded
+from sdae.config.training import AutoencoderTraining
+from sdae.data.fashion_mnist import load_fashion_mnist
+from sdae.data.splits import protocol_splits
+from sdae.nn.models import Autoencoder, seeded
+from sdae.nn.training import train_autoencoder
+from sdae.reproduce.floor import flops, gemm_step, time_per_call
 from sdae.rng import Streams
-from sdae.training import AutoencoderTraining, train_autoencoder
 
 N = 6000
 # name -> (n_in, n_hidden, noise, level): the paper preset's full-batch trainings

@@ -22,7 +22,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import MinMaxScaler
 from threadpoolctl import threadpool_limits
 
-from sdae.sklearn import DenoisingAutoencoder
+from sdae.sklearn.autoencoder import DenoisingAutoencoder
 
 
 def main() -> None:

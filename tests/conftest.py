@@ -2,7 +2,7 @@ import os
 
 import pytest
 
-from sdae.data import load_fashion_mnist
+from sdae.data.fashion_mnist import load_fashion_mnist
 from sdae.errors import SdaeError
 
 
@@ -30,7 +30,7 @@ def fmnist():
 
 @pytest.fixture(scope="session")
 def paper_splits(fmnist):
-    from sdae.data import protocol_splits
+    from sdae.data.splits import protocol_splits
 
     return protocol_splits(fmnist, "paper", seed=0)
 
@@ -38,7 +38,7 @@ def paper_splits(fmnist):
 @pytest.fixture(scope="session")
 def smoke(tmp_path_factory, fmnist):
     """``sdae reproduce --preset smoke`` run once, uninterrupted: ``(folder, results)``."""
-    from sdae.reproduce import reproduce
+    from sdae.reproduce.runner import reproduce
 
     out = tmp_path_factory.mktemp("rep") / "smoke"
     doc = reproduce("smoke", 1, out, quiet=True)

@@ -9,7 +9,7 @@ from hypothesis.extra.numpy import arrays
 
 from sdae import evaluation
 from sdae.evaluation import adaptive_median_filter, denoising_scores, median_filter, psnr, ssim
-from sdae.noise import corrupt
+from sdae.nn.noise import corrupt
 
 
 def image(fill: float = 0.5) -> np.ndarray:

@@ -71,10 +71,10 @@ def test_bad_input_is_one_line_and_writes_nothing(here, capsys, args, message):
 
 
 def test_unwritable_out_is_refused_before_the_data_loads(here, capsys, monkeypatch):
-    import sdae.experiments
+    import sdae.runs.dae
 
     monkeypatch.setattr("os.access", lambda path, mode: False)
-    monkeypatch.setattr(sdae.experiments, "load_splits", lambda *a, **k: 1 / 0)  # never reached
+    monkeypatch.setattr(sdae.runs.dae, "load_splits", lambda *a, **k: 1 / 0)  # never reached
     line = one_line(capsys, main(["dae", "--out", "runs/x", *QUICK]))
     assert "--out runs/x: cannot write in" in line and "(permission denied)" in line
     assert not (here / "runs").exists()
@@ -97,7 +97,7 @@ def test_unreadable_data_folder(here, capsys, monkeypatch):
     def denied(path):
         raise PermissionError(13, "Permission denied", str(path))
 
-    monkeypatch.setattr("sdae.data._open", denied)
+    monkeypatch.setattr("sdae.data.idx.open_file", denied)
     line = one_line(capsys, main(["data", "--data-dir", str(folder)]))
     assert f"{folder}/train-images-idx3-ubyte.gz: cannot read it (Permission denied)" in line
 
@@ -112,7 +112,7 @@ def test_os_error_on_a_users_path_is_one_line_and_the_old_run_survives(here, cap
     def full_disk(path, *a, **k):
         raise OSError(28, "No space left on device", str(path))
 
-    monkeypatch.setattr("sdae.experiments.save_model", full_disk)
+    monkeypatch.setattr("sdae.runs.dae.save_model", full_disk)
     line = one_line(capsys, main([*args, "--overwrite"]))
     assert "model.safetensors: No space left on device; check the path" in line
     assert snapshot(here / "run") == before  # the finished run is whole

@@ -1,5 +1,4 @@
 """Checkpoints: exact round trips, and one SdaeError line for every bad file or device."""
-
 import json
 import os
 import pickle
@@ -15,16 +14,11 @@ import torch
 from safetensors.torch import save_file
 from torch import nn
 
-from sdae.checkpoints import build, check_device, describe, load_model, save_model
+from sdae.devices import check_device
 from sdae.errors import SdaeError
-from sdae.models import (
-    Autoencoder,
-    DeepCNN,
-    SmallCNN,
-    StackedAutoencoder,
-    StackedClassifier,
-    seeded,
-)
+from sdae.io.checkpoints import build, describe, load_model, save_model
+from sdae.nn.convnets import DeepCNN, SmallCNN
+from sdae.nn.models import Autoencoder, StackedAutoencoder, StackedClassifier, seeded
 
 RESAVE = "re-save the model with sdae.checkpoints.save_model"
 AE_SPEC = {"class": "Autoencoder", "n_in": 784, "n_hidden": 16, "tied": False}

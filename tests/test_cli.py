@@ -4,8 +4,8 @@ import sys
 
 import pytest
 
-from sdae.checkpoints import load_model
 from sdae.cli import main
+from sdae.io.checkpoints import load_model
 
 SMALL = ["--iterations", "20", "--hidden", "32", "--batch-size", "500", "--quiet"]
 
@@ -94,7 +94,7 @@ def test_help_and_config_checks_need_no_torch():
     """`sdae --help`, the parser and building a config import no engine (a fast start)."""
     code = ("import sys; from sdae.cli import build_parser; build_parser(); "
             "from sdae.config import from_flags; from_flags('sae', {'arch': '784-300-100'}); "
-            "from sdae.data import locate_data; "
+            "from sdae.data.fashion_mnist import locate_data; "
             "heavy = {'torch', 'matplotlib', 'sklearn'} & set(sys.modules); "
             "assert not heavy, heavy")  # fmt: skip
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)

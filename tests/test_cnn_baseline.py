@@ -3,9 +3,11 @@
 import pytest
 import torch
 
-from sdae.config import CnnSettings, from_flags
+from sdae.config.classification import CnnSettings
+from sdae.config.flags import from_flags
 from sdae.errors import SdaeError
-from sdae.models import DeepCNN, seeded
+from sdae.nn.convnets import DeepCNN
+from sdae.nn.models import seeded
 
 
 def test_deep_cnn_shapes_and_channels_last_give_the_same_logits():
@@ -35,7 +37,7 @@ def test_the_default_is_the_measured_recipe():
 
 
 def test_a_short_deep_cnn_run_learns(paper_splits):
-    from sdae.baselines import fit_cnn
+    from sdae.runs.baseline import fit_cnn
 
     train, test = paper_splits
     settings = CnnSettings(epochs=2, batch_size=64)

@@ -1,22 +1,15 @@
 """The config tree: flags onto it, JSON round trips, old flat files, and checks up front."""
-
 import json
 
 import pytest
 
-from sdae.config import (
-    FLAGS,
-    BaselineConfig,
-    CnnSettings,
-    DaeConfig,
-    SaeConfig,
-    from_flags,
-    load_config,
-)
+from sdae.config.classification import BaselineConfig, CnnSettings, SaeConfig
+from sdae.config.denoising import DaeConfig
+from sdae.config.flags import FLAGS, from_flags, load_config
+from sdae.config.training import FINETUNE_RECIPES, AutoencoderTraining
 from sdae.errors import SdaeError
-from sdae.outputs import to_jsonable
+from sdae.io.outputs import to_jsonable
 from sdae.rng import check_seed
-from sdae.training import FINETUNE_RECIPES, AutoencoderTraining
 
 # config.json as sdae wrote it before the tree (flat: the command's flags)
 OLD_DAE = {"train_noise": 0.1, "test_noise": 0.5, "noise": "salt-and-pepper", "hidden": 256,

@@ -6,13 +6,15 @@ import json
 import pytest
 import torch
 
-from sdae.checkpoints import describe, load_model, save_model
-from sdae.config import CONV_TRAINING, DaeConfig, from_flags
+from sdae.config.denoising import CONV_TRAINING, DaeConfig
+from sdae.config.flags import from_flags
+from sdae.config.training import AutoencoderTraining
 from sdae.errors import SdaeError
-from sdae.models import ConvAutoencoder, seeded
-from sdae.noise import corrupt
-from sdae.settings import AutoencoderTraining
-from sdae.training import reconstruction_cost, train_autoencoder
+from sdae.io.checkpoints import describe, load_model, save_model
+from sdae.nn.convnets import ConvAutoencoder
+from sdae.nn.models import seeded
+from sdae.nn.noise import corrupt
+from sdae.nn.training import reconstruction_cost, train_autoencoder
 
 
 def _batch(n=5, seed=0):

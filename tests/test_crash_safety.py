@@ -14,7 +14,7 @@ import pytest
 from sdae import __version__
 from sdae.cli import main
 from sdae.errors import SdaeError
-from sdae.reproduce import reproduce
+from sdae.reproduce.runner import reproduce
 
 TIMINGS = {"wall_seconds", "train_seconds", "gemm_floor_seconds"}
 # (where the kill lands, the failpoint that fires there: see sdae.outputs.failpoint)

@@ -4,15 +4,11 @@ import struct
 import numpy as np
 import pytest
 
-from sdae import data
-from sdae.data import (
-    locate_data,
-    parse_idx,
-    protocol_splits,
-    read_idx,
-    read_split,
-    stratified_indices,
-)
+from sdae.data import fashion_mnist
+from sdae.data.fashion_mnist import locate_data, read_split
+from sdae.data.idx import parse_idx, read_idx
+from sdae.data.protocols import stratified_indices
+from sdae.data.splits import protocol_splits
 from sdae.errors import SdaeError
 
 
@@ -36,7 +32,7 @@ def write(path, raw: bytes, gz: bool):
 def fake_folder(folder, n_train=20, n_test=10, gz=True):
     rng = np.random.default_rng(0)
     for split, n in (("train", n_train), ("test", n_test)):
-        img, lbl = data.SPLITS[split]
+        img, lbl = fashion_mnist.SPLITS[split]
         suffix = ".gz" if gz else ""
         write(folder / f"{img}{suffix}", idx_bytes(rng.integers(0, 256, (n, 28, 28))), gz)
         write(folder / f"{lbl}{suffix}", idx_bytes(np.arange(n) % 10), gz)

@@ -18,8 +18,9 @@ from hypothesis import strategies as st
 # pytest puts tests/ (no __init__.py) on sys.path, so the helpers import by module name
 from test_data import fake_folder, idx_bytes, write
 
-from sdae import data
-from sdae.data import locate_data, parse_idx, read_idx
+from sdae.data import fashion_mnist, idx
+from sdae.data.fashion_mnist import locate_data
+from sdae.data.idx import parse_idx, read_idx
 from sdae.errors import SdaeError
 
 FUZZ = settings(
@@ -44,10 +45,10 @@ def idx_like(draw) -> bytes:
         raw = _valid_idx(draw) + draw(st.binary(max_size=3))
         return raw[: draw(st.integers(0, len(raw)))]
     if kind == "magic":
-        magic = draw(U32.filter(lambda m: m not in data.IDX_MAGIC))
+        magic = draw(U32.filter(lambda m: m not in idx.IDX_MAGIC))
         return struct.pack(">I", magic) + tail
-    magic = draw(st.sampled_from(sorted(data.IDX_MAGIC)))
-    dims = draw(st.lists(U32, min_size=data.IDX_MAGIC[magic], max_size=data.IDX_MAGIC[magic]))
+    magic = draw(st.sampled_from(sorted(idx.IDX_MAGIC)))
+    dims = draw(st.lists(U32, min_size=idx.IDX_MAGIC[magic], max_size=idx.IDX_MAGIC[magic]))
     return struct.pack(f">{1 + len(dims)}I", magic, *dims) + tail
 
 
@@ -129,7 +130,7 @@ def test_truncated_gz_is_one_line(tmp_path):
 
 
 def test_gzip_bomb_is_refused(tmp_path, monkeypatch):
-    monkeypatch.setattr(data, "MAX_IDX_BYTES", 1000)
+    monkeypatch.setattr(idx, "MAX_IDX_BYTES", 1000)
     path = write(tmp_path / "bomb.gz", bytes(5000), True)
     with pytest.raises(SdaeError, match=r"bomb.gz: over 1000 bytes, not Fashion-MNIST; replace"):
         read_idx(path)
@@ -142,7 +143,7 @@ def test_permission_denied_names_the_file(tmp_path, monkeypatch, gz):
     def denied(p):
         raise PermissionError(13, "Permission denied", str(p))
 
-    monkeypatch.setattr(data, "_open", denied)
+    monkeypatch.setattr(idx, "open_file", denied)
     with pytest.raises(SdaeError) as err:
         read_idx(path)
     assert str(err.value) == (
@@ -216,7 +217,7 @@ def _assert_unreadable_folder(folder) -> None:
 
 
 def test_data_dir_not_readable_simulated(tmp_path, monkeypatch):
-    monkeypatch.setattr(data.os, "access", lambda *args, **kwargs: False)
+    monkeypatch.setattr(fashion_mnist.os, "access", lambda *args, **kwargs: False)
     _assert_unreadable_folder(tmp_path)
 
 

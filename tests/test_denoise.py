@@ -8,19 +8,19 @@ import pytest
 import torch
 from PIL import Image
 
-from sdae.checkpoints import save_model
 from sdae.cli import main
-from sdae.config import DaeConfig
-from sdae.models import Autoencoder, StackedAutoencoder, StackedClassifier
-from sdae.outputs import write_json
-from sdae.settings import AutoencoderTraining
+from sdae.config.denoising import DaeConfig
+from sdae.config.training import AutoencoderTraining
+from sdae.io.checkpoints import save_model
+from sdae.io.outputs import write_json
+from sdae.nn.models import Autoencoder, StackedAutoencoder, StackedClassifier
 
 
 @pytest.fixture(scope="module")
 def run_dir(tmp_path_factory, fmnist):
     """A small MLP DAE trained briefly on real images, saved as `sdae dae` saves a run."""
-    from sdae.data import protocol_splits
-    from sdae.experiments import train_dae
+    from sdae.data.splits import protocol_splits
+    from sdae.runs.dae import train_dae
 
     train = AutoencoderTraining(lr=0.01, iterations=40, batch_size=100, noise_level=0.3)
     config = DaeConfig(hidden=32, train=train, protocol="mini")

@@ -11,10 +11,11 @@ import torch
 import torch.multiprocessing as mp
 from torch import distributed as dist
 
-from sdae.distributed import shard
-from sdae.models import Autoencoder, SmallCNN, StackedAutoencoder, StackedClassifier, seeded
-from sdae.settings import AutoencoderTraining, Finetuning
-from sdae.training import finetune, train_autoencoder, train_classifier
+from sdae.config.training import AutoencoderTraining, Finetuning
+from sdae.nn.convnets import SmallCNN
+from sdae.nn.distributed import shard
+from sdae.nn.models import Autoencoder, StackedAutoencoder, StackedClassifier, seeded
+from sdae.nn.training import finetune, train_autoencoder, train_classifier
 
 
 def _data(n=90, d=784, seed=0):

@@ -1,5 +1,4 @@
 """Fine-tuning recipes, the learning-rate schedule and the augmentations they use."""
-
 import dataclasses
 import json
 import math
@@ -10,14 +9,17 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from torch.nn import functional as F
 
-from sdae.augment import AUGMENTATIONS, augment, flip, parse_augment, shift
 from sdae.cli import main
-from sdae.config import AUTO_PAPER_MAX_LABELS, from_flags, load_config
+from sdae.config.checks import parse_augment
+from sdae.config.classification import AUTO_PAPER_MAX_LABELS
+from sdae.config.flags import from_flags, load_config
+from sdae.config.training import FINETUNE_RECIPES, Finetuning
 from sdae.errors import SdaeError
-from sdae.models import StackedAutoencoder, StackedClassifier, seeded
-from sdae.outputs import to_jsonable
+from sdae.io.outputs import to_jsonable
+from sdae.nn.augment import AUGMENTATIONS, augment, finetune_transform, flip, shift
+from sdae.nn.models import StackedAutoencoder, StackedClassifier, seeded
+from sdae.nn.training import finetune, train_classifier
 from sdae.rng import Streams
-from sdae.training import FINETUNE_RECIPES, Finetuning, finetune, train_classifier
 
 
 def gen(seed=0):
@@ -160,9 +162,9 @@ def test_transform_sees_every_minibatch_and_input_dropout_masks():
     train_classifier(model, x, y, [(list(model.parameters()), 0.1)], iterations=5,
                      optimizer="sgd", rng=0, batch_size=8, transform=spy)  # fmt: skip
     assert shapes == [(8, 784), (8, 784), (8, 784), (6, 784), (8, 784)]
-    masked = Finetuning(input_dropout=0.25).transform(Streams(0))(torch.ones(200, 784))
+    masked = finetune_transform(Finetuning(input_dropout=0.25), Streams(0))(torch.ones(200, 784))
     assert abs((masked == 0).float().mean().item() - 0.25) < 0.01
-    assert Finetuning().transform(Streams(0)) is None  # the paper's recipe: inputs untouched
+    assert finetune_transform(Finetuning(), Streams(0)) is None  # paper recipe: inputs untouched
 
 
 def test_sae_cli_with_all_labels_uses_the_augmented_recipe(tmp_path, fmnist):

@@ -3,9 +3,9 @@
 import pytest
 import torch
 
-import sdae.floor
-from sdae.config import from_flags
-from sdae.floor import flops, gemm_step, preset_floor, training_shapes
+import sdae.reproduce.floor
+from sdae.config.flags import from_flags
+from sdae.reproduce.floor import flops, gemm_step, preset_floor, training_shapes
 
 
 def test_flops_of_a_step_are_ten_n_d_h():
@@ -29,7 +29,8 @@ def test_gemm_step_runs_the_five_products_at_the_steps_shapes(monkeypatch):
 
 
 def test_preset_floor_sums_iterations_times_each_shapes_time(monkeypatch):
-    monkeypatch.setattr(sdae.floor, "gemm_seconds", lambda n, d, h, *a, **k: n * d * h * 1e-9)
+    monkeypatch.setattr(sdae.reproduce.floor, "gemm_seconds",
+                        lambda n, d, h, *a, **k: n * d * h * 1e-9)
     dae = from_flags("dae", {"hidden": 16, "iterations": 10})
     sae = from_flags("sae", {"arch": "784-20-8", "pretrain_iterations": (3, 5)})
     assert training_shapes(sae) == [(0, 784, 20, 3), (0, 20, 8, 5)]

@@ -22,8 +22,8 @@ TINY = ["--protocol", "mini", "--quiet", "--device", "cuda"]
     ["semi", "--labels-per-class", "1", "--iterations", "30", "--width", "4"],
 ])  # fmt: skip
 def test_each_command_runs_on_cuda(argv, tmp_path, fmnist):
-    from sdae.checkpoints import load_model
     from sdae.cli import main
+    from sdae.io.checkpoints import load_model
 
     out = tmp_path / "run"
     assert main([*argv, *TINY, "--out", str(out)]) == 0
@@ -53,11 +53,11 @@ def test_training_steps_never_wait_for_the_host(what, monkeypatch):
     """The same training for 10 and for 40 steps makes the same number of synchronising
     calls (the set-up and the returned history): none is made per step. The progress bar's
     NaN check, the one deliberate sync, is switched off here."""
-    from sdae.models import Autoencoder, StackedAutoencoder, StackedClassifier
-    from sdae.settings import AutoencoderTraining, Finetuning
-    from sdae.training import finetune, train_autoencoder
+    from sdae.config.training import AutoencoderTraining, Finetuning
+    from sdae.nn.models import Autoencoder, StackedAutoencoder, StackedClassifier
+    from sdae.nn.training import finetune, train_autoencoder
 
-    monkeypatch.setattr("sdae.training._Progress.update", lambda *a, **k: None)
+    monkeypatch.setattr("sdae.nn.loop.Progress.update", lambda *a, **k: None)
     x = torch.rand(256, 784, device="cuda")
     y = torch.randint(0, 10, (256,), device="cuda")
 
@@ -74,9 +74,9 @@ def test_training_steps_never_wait_for_the_host(what, monkeypatch):
 
 
 def test_cuda_and_cpu_train_the_same_network_closely():
-    from sdae.models import Autoencoder, seeded
-    from sdae.settings import AutoencoderTraining
-    from sdae.training import train_autoencoder
+    from sdae.config.training import AutoencoderTraining
+    from sdae.nn.models import Autoencoder, seeded
+    from sdae.nn.training import train_autoencoder
 
     x = torch.rand(128, 784, generator=torch.Generator().manual_seed(0))
     costs = {}

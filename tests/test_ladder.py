@@ -6,9 +6,11 @@ import json
 
 import pytest
 
-from sdae.ladder import LADDER_LABELS, METHODS, build_ladder, ladder_plan
-from sdae.plan import select
-from sdae.reproduce import PRESETS, experiment_config, reproduce
+from sdae.reproduce.experiments import experiment_config
+from sdae.reproduce.ladder import LADDER_LABELS, METHODS, build_ladder, ladder_plan
+from sdae.reproduce.plan import select
+from sdae.reproduce.presets import PRESETS
+from sdae.reproduce.runner import reproduce
 
 
 def test_the_plan_gives_every_method_every_budget_and_draw_once():

@@ -3,16 +3,9 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from sdae.config.checks import check_noise
 from sdae.errors import SdaeError
-from sdae.noise import (
-    NOISES,
-    check_noise,
-    corrupt,
-    gaussian,
-    masking,
-    salt_and_pepper,
-    salt_and_pepper_fresh,
-)
+from sdae.nn.noise import NOISES, corrupt, gaussian, masking, salt_and_pepper, salt_and_pepper_fresh
 
 N = 200_000
 # 5 standard deviations of a proportion estimated from N draws: fails by chance < 1e-6

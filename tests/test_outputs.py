@@ -2,7 +2,7 @@ import os
 
 import pytest
 
-from sdae.outputs import atomic_write, atomic_write_text
+from sdae.io.outputs import atomic_write, atomic_write_text
 
 
 def test_written_files_get_the_usual_mode(tmp_path):
@@ -41,7 +41,7 @@ def test_atomic_write_syncs_the_file_and_its_folder(tmp_path, monkeypatch):
 
 
 def test_staged_dir_swaps_only_a_finished_run(tmp_path):
-    from sdae.outputs import staged_dir
+    from sdae.io.outputs import staged_dir
 
     out = tmp_path / "run"
     with staged_dir(out) as d:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from sdae.paper import TABLE_IDS, load_paper_numbers, paper_table
+from sdae.reproduce.paper import TABLE_IDS, load_paper_numbers, paper_table
 
 PAPER_TXT = Path(__file__).resolve().parents[1].parent / "shared" / "paper" / "paper.txt"
 

@@ -1,21 +1,21 @@
 """Randomness as documented: named, independent streams, and bit-identical reruns."""
-
 import json
 
 import pytest
 import torch
 from safetensors.torch import load_file
 
-import sdae.augment
-import sdae.training
-from sdae.config import from_flags
-from sdae.experiments import run_sae
-from sdae.models import Autoencoder, StackedAutoencoder, StackedClassifier, seeded
+import sdae.nn.augment
+import sdae.nn.training
+from sdae.config.flags import from_flags
+from sdae.config.training import AutoencoderTraining, Finetuning
+from sdae.nn.models import Autoencoder, StackedAutoencoder, StackedClassifier, seeded
+from sdae.nn.training import finetune, pretrain_stack
 from sdae.rng import Streams, derive_seed
-from sdae.training import AutoencoderTraining, Finetuning, finetune, pretrain_stack
+from sdae.runs.sae import run_sae
 
 
-def record(monkeypatch, name, module=sdae.training):
+def record(monkeypatch, name, module=sdae.nn.training):
     """Record the arguments and result of ``module.<name>`` at every call."""
     calls, original = [], getattr(module, name)
 
@@ -41,7 +41,7 @@ def test_batch_size_does_not_change_the_noise_of_an_image_order(monkeypatch, noi
             model = Autoencoder(784, 8)
         s = AutoencoderTraining(iterations=iterations, batch_size=batch, noise=noise,
                                 noise_level=0.3)  # fmt: skip
-        sdae.training.train_autoencoder(model, x, s, Streams(5, "train-"))
+        sdae.nn.training.train_autoencoder(model, x, s, Streams(5, "train-"))
         seen[batch] = (torch.cat([c for c, _ in calls]), torch.cat([n for _, n in calls]))
         monkeypatch.undo()
     assert torch.equal(seen[4][0], seen[6][0])  # the same images in the same order ...
@@ -72,7 +72,7 @@ def test_input_dropout_does_not_change_minibatches_or_augmentation(monkeypatch):
     x, y = data(30), torch.arange(30) % 10
     runs = []
     for dropout in (0.1, 0.4):
-        calls = record(monkeypatch, "augment", sdae.augment)
+        calls = record(monkeypatch, "augment", sdae.nn.augment)
         with seeded(0):
             model = StackedClassifier(StackedAutoencoder((784, 6)))
         s = Finetuning(iterations=6, batch_size=8, augment=("flip",), input_dropout=dropout)

@@ -6,8 +6,8 @@ import sys
 import pytest
 
 from sdae.errors import SdaeError
-from sdae.plan import plan
-from sdae.reproduce import reproduce
+from sdae.reproduce.plan import plan
+from sdae.reproduce.runner import reproduce
 
 TABLES = ["I", "II", "III", "IV", "V", "VI", "VII", "VIII", "IX", "X"]
 

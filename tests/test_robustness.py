@@ -2,10 +2,11 @@
 
 import torch
 
-from sdae.config import RobustConfig
+from sdae.config.denoising import RobustConfig
 from sdae.evaluation import accuracy, median_filter, predict
-from sdae.models import SmallCNN, seeded
-from sdae.robustness import denoisers, evaluate
+from sdae.nn.convnets import SmallCNN
+from sdae.nn.models import seeded
+from sdae.reproduce.robustness import denoisers, evaluate
 
 
 class _Identity(torch.nn.Module):

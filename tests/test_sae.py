@@ -6,15 +6,17 @@ import numpy as np
 import pytest
 import torch
 
-from sdae.checkpoints import load_model
 from sdae.cli import main
-from sdae.config import BaselineConfig, MlpSettings, from_flags, parse_arch
-from sdae.data import Split
+from sdae.config.checks import parse_arch
+from sdae.config.classification import BaselineConfig, MlpSettings
+from sdae.config.flags import from_flags
+from sdae.config.training import AutoencoderTraining, Finetuning
+from sdae.data.splits import Split, labelled_indices
 from sdae.errors import SdaeError
 from sdae.evaluation import predict
-from sdae.experiments import labelled_indices
-from sdae.models import StackedAutoencoder, StackedClassifier, seeded
-from sdae.training import AutoencoderTraining, Finetuning, finetune, pretrain_stack
+from sdae.io.checkpoints import load_model
+from sdae.nn.models import StackedAutoencoder, StackedClassifier, seeded
+from sdae.nn.training import finetune, pretrain_stack
 
 
 def gen(seed=0):
@@ -39,13 +41,13 @@ def test_stacked_encoder_is_composition_of_layers():
 
 
 def test_lower_layers_frozen_while_higher_layer_pretrains(monkeypatch):
-    import sdae.training
+    import sdae.nn.training
 
     stack = small_stack()
     x = torch.rand(64, 784, generator=gen())
     schedule = [AutoencoderTraining(lr=0.01, iterations=5, optimizer="sgd")] * 3
     seen = []
-    original = sdae.training.train_autoencoder
+    original = sdae.nn.training.train_autoencoder
 
     def spy(layer, codes, settings, rng, **kw):
         k = list(stack.layers).index(layer)
@@ -55,7 +57,7 @@ def test_lower_layers_frozen_while_higher_layer_pretrains(monkeypatch):
         seen.append(all(all(torch.equal(b[n], a[n]) for n in b) for b, a in zip(before, after)))
         return history
 
-    monkeypatch.setattr(sdae.training, "train_autoencoder", spy)
+    monkeypatch.setattr(sdae.nn.training, "train_autoencoder", spy)
     initial = snapshot(stack)
     histories = pretrain_stack(stack, x, schedule, 0)
     assert seen == [True, True, True] and len(histories) == 3
@@ -146,7 +148,8 @@ def test_short_sae_run_beats_chance_and_reloads(tmp_path, fmnist):
         assert (out / name).stat().st_size > 0, name
     model, config = load_model(out / "model.safetensors")
     assert config["sizes"] == [784, 64] and isinstance(model, StackedClassifier)
-    from sdae.data import load_fashion_mnist, protocol_splits
+    from sdae.data.fashion_mnist import load_fashion_mnist
+    from sdae.data.splits import protocol_splits
 
     _, test = protocol_splits(load_fashion_mnist(download=False), "paper", config["data_seed"])
     accuracy = (predict(model, test.x) == test.y).float().mean().item()
@@ -206,8 +209,8 @@ def test_baseline_config_validates_its_settings():
 
 
 def test_cnn_training_does_not_depend_on_the_global_random_state():
-    from sdae.baselines import fit_cnn
-    from sdae.config import CnnSettings
+    from sdae.config.classification import CnnSettings
+    from sdae.runs.baseline import fit_cnn
 
     x, y = torch.rand(40, 784, generator=gen(4)), torch.arange(40) % 10
     runs = []

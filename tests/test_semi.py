@@ -6,12 +6,12 @@ import numpy as np
 import pytest
 import torch
 
-from sdae.config import SemiConfig, from_flags
-from sdae.data import Split
+from sdae.config.classification import SemiConfig
+from sdae.config.flags import from_flags
+from sdae.data.splits import Split, labelled_indices
 from sdae.errors import SdaeError
-from sdae.experiments import labelled_indices
+from sdae.nn.semi import cutout, fixmatch, graph_labels, sae_codes
 from sdae.rng import Streams
-from sdae.semi import cutout, fixmatch, graph_labels, sae_codes
 
 TINY = SemiConfig(labels_per_class=2, iterations=6, batch_size=8, unlabelled_ratio=2, width=4,
                   protocol="mini")  # fmt: skip
@@ -43,8 +43,8 @@ def test_same_seeds_same_predictions_and_the_pool_matters(paper_splits):
 def test_training_never_reads_the_test_images(paper_splits, monkeypatch, tmp_path):
     """run_semi with the test images replaced by NaN trains bit-identical weights: only the
     evaluation reads them (NaN anywhere in training would spread to every weight)."""
-    from sdae.checkpoints import load_model
-    from sdae.semi import run_semi
+    from sdae.io.checkpoints import load_model
+    from sdae.runs.semi import run_semi
 
     train, test = paper_splits
     poisoned = Split(torch.full_like(test.x, float("nan")), test.y, test.index)
@@ -52,7 +52,7 @@ def test_training_never_reads_the_test_images(paper_splits, monkeypatch, tmp_pat
                         graph_features="pca")  # the sae features: see the next test
     weights = []
     for k, t in enumerate((test, poisoned)):
-        monkeypatch.setattr("sdae.experiments.load_splits", lambda *a, t=t, **kw: (train, t))
+        monkeypatch.setattr("sdae.runs.semi.load_splits", lambda *a, t=t, **kw: (train, t))
         run_semi(config, tmp_path / f"run{k}")
         weights.append(load_model(tmp_path / f"run{k}" / "model.safetensors")[0].state_dict())
     assert all(torch.equal(weights[0][k], weights[1][k]) for k in weights[0])
@@ -158,8 +158,8 @@ def test_the_graphs_sae_codes_are_those_of_sdae_sae_pretraining(paper_splits):
     """Two code paths, one stack: the codes the graph is built on equal those of the 784-100
     stack `sdae sae` pretrains with the same seed on the same pool; and they are not the
     codes of an untrained stack."""
-    from sdae.experiments import pretrain_model
-    from sdae.models import StackedAutoencoder, seeded
+    from sdae.nn.models import StackedAutoencoder, seeded
+    from sdae.runs.sae import pretrain_model
 
     train, _ = paper_splits
     pool = Split(train.x[:200], train.y[:200], train.index[:200])

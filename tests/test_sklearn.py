@@ -14,14 +14,18 @@ from sklearn.preprocessing import MinMaxScaler
 from sklearn.utils.estimator_checks import parametrize_with_checks
 from threadpoolctl import threadpool_limits
 
-import sdae.sklearn as sk
-from sdae.data import CLASS_NAMES, stratified_indices
-from sdae.models import Autoencoder, StackedAutoencoder, StackedClassifier, seeded
-from sdae.noise import corrupt
+import sdae.sklearn.autoencoder
+import sdae.sklearn.checks
+import sdae.sklearn.classifier
+from sdae.config.training import AutoencoderTraining, Finetuning
+from sdae.data.fashion_mnist import CLASS_NAMES
+from sdae.data.protocols import stratified_indices
+from sdae.nn.models import Autoencoder, StackedAutoencoder, StackedClassifier, seeded
+from sdae.nn.noise import corrupt
+from sdae.nn.training import finetune, pretrain_stack, train_autoencoder
 from sdae.rng import Streams
-from sdae.settings import AutoencoderTraining, Finetuning
-from sdae.sklearn import DenoisingAutoencoder, StackedAutoencoderClassifier
-from sdae.training import finetune, pretrain_stack, train_autoencoder
+from sdae.sklearn.autoencoder import DenoisingAutoencoder
+from sdae.sklearn.classifier import StackedAutoencoderClassifier
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -114,12 +118,13 @@ def test_estimator_checks_in_unit_interval(estimator, check, monkeypatch):
     """Every check again, with non-negative X mapped into [0, 1) by x / (1 + x) where the
     estimators check its range (negative X is still refused, as ``positive_only`` says): the
     checks refused above then pass, so the range is the only reason they were refused."""
-    refuse = sk._unit_interval
+    refuse = sdae.sklearn.checks.unit_interval
 
     def squash(X, who):
         return refuse(X, who) if X.size and X.min() < 0 else X / (1 + X)
 
-    monkeypatch.setattr(sk, "_unit_interval", squash)
+    monkeypatch.setattr(sdae.sklearn.autoencoder, "unit_interval", squash)
+    monkeypatch.setattr(sdae.sklearn.classifier, "unit_interval", squash)
     check(estimator)
 
 
@@ -411,8 +416,8 @@ def test_unlabelled_rows_pretrain_but_are_never_labels(fmnist, monkeypatch):
         seen["finetune"] = (x.clone(), targets.clone())
         return finetune(model, x, targets, settings, **kw)
 
-    monkeypatch.setattr(sk, "pretrain_stack", spy_pretrain)
-    monkeypatch.setattr(sk, "finetune", spy_finetune)
+    monkeypatch.setattr(sdae.sklearn.classifier, "pretrain_stack", spy_pretrain)
+    monkeypatch.setattr(sdae.sklearn.classifier, "finetune", spy_finetune)
     params = dict(hidden_sizes=(100,), pretrain_iterations=100, finetune_iterations=300,
                   random_state=0)  # fmt: skip
     semi = StackedAutoencoderClassifier(**params).fit(X, y_semi)

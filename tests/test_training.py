@@ -4,17 +4,13 @@ import pytest
 import torch
 from torch.nn import functional as F
 
+from sdae.config.training import AutoencoderTraining
 from sdae.errors import SdaeError
 from sdae.evaluation import psnr
-from sdae.models import Autoencoder, seeded
-from sdae.noise import corrupt
+from sdae.nn.models import Autoencoder, seeded
+from sdae.nn.noise import corrupt
+from sdae.nn.training import kl_sparsity, reconstruction_cost, train_autoencoder
 from sdae.rng import Streams
-from sdae.training import (
-    AutoencoderTraining,
-    kl_sparsity,
-    reconstruction_cost,
-    train_autoencoder,
-)
 
 
 def test_reconstruction_cost_by_hand():
@@ -89,16 +85,16 @@ def test_bad_settings_rejected():
 
 def record_noise(monkeypatch):
     """Record every noisy batch the training loop builds (and which clean images it saw)."""
-    import sdae.training
+    import sdae.nn.training
 
-    seen, original = [], sdae.training.corrupt
+    seen, original = [], sdae.nn.training.corrupt
 
     def spy(x, kind, level, generator):
         noisy = original(x, kind, level, generator)
         seen.append((x.clone(), noisy.clone()))
         return noisy
 
-    monkeypatch.setattr(sdae.training, "corrupt", spy)
+    monkeypatch.setattr(sdae.nn.training, "corrupt", spy)
     return seen
 
 
@@ -110,7 +106,7 @@ def test_fixed_noise_corrupts_each_image_once_and_the_same_way_at_every_step(mon
     with seeded(3):
         m = Autoencoder(784, 8)
     m.encoder.register_forward_pre_hook(lambda mod, args: inputs.append(args[0].clone()))
-    monkeypatch.setattr("sdae.training.Autoencoder", type(None))  # take the autograd path
+    monkeypatch.setattr("sdae.nn.training.Autoencoder", type(None))  # take the autograd path
     train_autoencoder(m, x, s, 4)
     assert len(seen) == 1 and torch.equal(seen[0][0], x)  # the whole set, corrupted once
     fixed = seen[0][1]
@@ -163,7 +159,7 @@ def test_bce_with_logits_matches_bceloss_on_sigmoid():
 @pytest.mark.parametrize("n", [1, 7])
 def test_closed_form_gradients_equal_autograd(n):
     """Two code paths: the hand-derived gradients equal autograd's, cost included."""
-    from sdae.training import closed_form_step
+    from sdae.nn.training import closed_form_step
 
     torch.manual_seed(n)
     model = Autoencoder(784, 16).double()
@@ -218,11 +214,11 @@ def test_sparse_and_tied_paths_train():
 
 def _rates(schedule: str, lr: float, steps: int) -> list[float]:
     """The learning rate each of ``steps`` optimizer steps uses under ``schedule``."""
-    from sdae.training import _decay
+    from sdae.nn.loop import lr_schedule
 
     w = torch.nn.Parameter(torch.zeros(1))
     opt = torch.optim.SGD([w], lr=lr)
-    decay, used = _decay(opt, schedule, steps), []
+    decay, used = lr_schedule(opt, schedule, steps), []
     for _ in range(steps):
         used.append(opt.param_groups[0]["lr"])
         opt.step()
@@ -244,7 +240,7 @@ def test_onecycle_warms_up_then_anneals():
 
 
 def test_constant_schedule_has_no_scheduler():
-    from sdae.training import _decay
+    from sdae.nn.loop import lr_schedule
 
     opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.1)
-    assert _decay(opt, "constant", 4) is None
+    assert lr_schedule(opt, "constant", 4) is None

@@ -23,20 +23,23 @@ __version__ = "0.1.0"
 # The public API, imported on first use: ``sdae --help`` and one-line errors need neither
 # torch's nor scikit-learn's start-up time (7 s before, here).
 _API = {
-    "sdae.checkpoints": ("load_model", "save_model"),
     "sdae.config": ("BaselineConfig", "DaeConfig", "SaeConfig", "SemiConfig", "from_flags",
                     "load_config"),
-    "sdae.data": ("load_fashion_mnist", "protocol_splits"),
+    "sdae.config.training": ("AutoencoderTraining", "Finetuning"),
+    "sdae.data.fashion_mnist": ("load_fashion_mnist",),
+    "sdae.data.splits": ("protocol_splits",),
     "sdae.errors": ("SdaeError",),
-    "sdae.experiments": ("run_baseline", "run_dae", "run_sae"),
-    "sdae.models": ("Autoencoder", "ConvAutoencoder", "DeepCNN", "SmallCNN", "StackedAutoencoder",
-                    "StackedClassifier"),
-    "sdae.noise": ("corrupt",),
+    "sdae.io.checkpoints": ("load_model", "save_model"),
+    "sdae.nn.convnets": ("ConvAutoencoder", "DeepCNN", "SmallCNN"),
+    "sdae.nn.models": ("Autoencoder", "StackedAutoencoder", "StackedClassifier"),
+    "sdae.nn.noise": ("corrupt",),
+    "sdae.nn.training": ("finetune", "pretrain_stack", "train_autoencoder"),
     "sdae.rng": ("Streams",),
-    "sdae.semi": ("run_semi",),
+    "sdae.runs.baseline": ("run_baseline",),
+    "sdae.runs.dae": ("run_dae",),
+    "sdae.runs.sae": ("run_sae",),
+    "sdae.runs.semi": ("run_semi",),
     "sdae.sklearn": ("DenoisingAutoencoder", "StackedAutoencoderClassifier"),
-    "sdae.training": ("AutoencoderTraining", "Finetuning", "finetune", "pretrain_stack",
-                      "train_autoencoder"),
 }  # fmt: skip
 _HOME = {name: module for module, names in _API.items() for name in names}
 __all__ = sorted([*_HOME, "__version__"])
@@ -54,25 +57,27 @@ def __dir__() -> list[str]:
     return sorted([*globals(), *_HOME])
 
 
-if TYPE_CHECKING:  # for type checkers and IDEs
-    from sdae.checkpoints import load_model, save_model  # noqa: F401
-    from sdae.config import (  # noqa: F401
+if TYPE_CHECKING:  # for type checkers and IDEs: the same names as _API (a test checks)
+    from sdae.config import (
         BaselineConfig,
         DaeConfig,
         SaeConfig,
+        SemiConfig,
         from_flags,
         load_config,
     )
-    from sdae.data import load_fashion_mnist, protocol_splits  # noqa: F401
-    from sdae.errors import SdaeError  # noqa: F401
-    from sdae.experiments import run_baseline, run_dae, run_sae  # noqa: F401
-    from sdae.models import Autoencoder, SmallCNN, StackedAutoencoder, StackedClassifier  # noqa: F401
-    from sdae.noise import corrupt  # noqa: F401
-    from sdae.rng import Streams  # noqa: F401
-    from sdae.training import (  # noqa: F401
-        AutoencoderTraining,
-        Finetuning,
-        finetune,
-        pretrain_stack,
-        train_autoencoder,
-    )
+    from sdae.config.training import AutoencoderTraining, Finetuning
+    from sdae.data.fashion_mnist import load_fashion_mnist
+    from sdae.data.splits import protocol_splits
+    from sdae.errors import SdaeError
+    from sdae.io.checkpoints import load_model, save_model
+    from sdae.nn.convnets import ConvAutoencoder, DeepCNN, SmallCNN
+    from sdae.nn.models import Autoencoder, StackedAutoencoder, StackedClassifier
+    from sdae.nn.noise import corrupt
+    from sdae.nn.training import finetune, pretrain_stack, train_autoencoder
+    from sdae.rng import Streams
+    from sdae.runs.baseline import run_baseline
+    from sdae.runs.dae import run_dae
+    from sdae.runs.sae import run_sae
+    from sdae.runs.semi import run_semi
+    from sdae.sklearn import DenoisingAutoencoder, StackedAutoencoderClassifier

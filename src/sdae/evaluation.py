@@ -12,7 +12,7 @@ from scipy import ndimage
 from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 from sklearn.metrics import confusion_matrix as _confusion
 
-from sdae.data import IMAGE_SHAPE, N_PIXELS
+from sdae.data.fashion_mnist import IMAGE_SHAPE, N_PIXELS
 
 _PSNR_CAP_DB = 100.0  # an exact reconstruction has infinite PSNR: cap it to stay averageable
 

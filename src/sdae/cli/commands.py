@@ -1,0 +1,140 @@
+"""What each ``sdae`` command does with its checked config: run the library, print results.
+
+Every function takes the parsed flags and the config :func:`sdae.cli.parser.config_from_args`
+made (None for ``data``, ``denoise``, ``reproduce``) and returns the exit status. A run
+command checks ``--out`` and finds the data *before* it prints its config, so a mistake
+there is the one line of its error, not the config followed by it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import os
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from sdae.config.flags import format_config
+from sdae.data.fashion_mnist import CLASS_NAMES, load_fashion_mnist
+from sdae.io.outputs import check_out_dir
+from sdae.nn import distributed
+from sdae.reproduce.runner import reproduce
+from sdae.runs.baseline import run_baseline
+from sdae.runs.dae import run_dae
+from sdae.runs.denoise import SUMMARY, denoise_files
+from sdae.runs.sae import run_sae
+from sdae.runs.semi import run_semi
+
+
+def cmd_data(args, config=None) -> int:
+    data = load_fashion_mnist(args.data_dir, download=not args.no_download)
+    print(f"Fashion-MNIST at {data.source} (all files verified by SHA-256)")
+    print(f"train: {len(data.train_labels)} images   test: {len(data.test_labels)} images")
+    train = np.bincount(data.train_labels, minlength=10)
+    test = np.bincount(data.test_labels, minlength=10)
+    print(f"{'class':<16}{'train':>7}{'test':>7}")
+    for c, name in enumerate(CLASS_NAMES):
+        print(f"{c} {name:<14}{train[c]:>7}{test[c]:>7}")
+    return 0
+
+
+def _preflight(args) -> None:
+    """Refuse an unusable ``--out`` and find (and verify) the data before anything is
+    printed; the data is cached, so the run does not read it twice."""
+    check_out_dir(args.out, args.overwrite)
+    load_fashion_mnist(args.data_dir, download=not args.no_download)
+
+
+@contextlib.contextmanager
+def _parallel(args, config):
+    """``(config on this process's device, the folder it writes)``, the config printed once.
+    Under ``torchrun`` the process group is joined and rank 0 alone prints and writes
+    ``--out`` (checked by every rank first, so a refused folder stops them all)."""
+    _preflight(args)
+    if not distributed.launched():
+        _print_config(args, config)
+        yield config, args.out
+        return
+    with distributed.data_parallel(config.device, args.out) as (device, folder):
+        if not distributed.is_main():
+            args.quiet = True
+            sys.stdout = open(os.devnull, "w")  # noqa: SIM115 (closed with the process)
+        _print_config(args, config)
+        yield dataclasses.replace(config, device=device), folder
+
+
+def _print_config(args, config) -> None:
+    if not args.quiet:
+        print(format_config(config), flush=True)
+
+
+def _run_options(args) -> dict:
+    return {"data_dir": args.data_dir, "progress": not args.quiet, "overwrite": args.overwrite,
+            "download": not args.no_download}  # fmt: skip
+
+
+def cmd_dae(args, config) -> int:
+    with _parallel(args, config) as (config, out):
+        m = run_dae(config, out, **_run_options(args))
+    print(f"final cost {m['final_cost']:.2f}  trained in {m['train_seconds']:.1f} s")
+    print(f"PSNR dB  noisy {m['psnr_noisy']:.2f}  median {m['psnr_median']:.2f}  adaptive "
+          f"median {m['psnr_adaptive_median']:.2f}  denoised {m['psnr_denoised']:.2f}  "
+          f"mean image {m['psnr_mean_image']:.2f}")
+    print(f"SSIM     noisy {m['ssim_noisy']:.3f}  median {m['ssim_median']:.3f}  adaptive "
+          f"median {m['ssim_adaptive_median']:.3f}  denoised {m['ssim_denoised']:.3f}")
+    print(f"results in {Path(args.out).resolve()}")
+    return 0
+
+
+def cmd_classify(args, config) -> int:
+    """``sae``, ``baseline`` and ``semi``: they write the same metrics."""
+    run = {"sae": run_sae, "semi": run_semi}.get(args.command, run_baseline)
+    with _parallel(args, config) as (config, out):
+        m = run(config, out, **_run_options(args))
+    if m["pretrain_final_costs"]:
+        costs = "  ".join(f"{c:.4g}" for c in m["pretrain_final_costs"])
+        print(f"pretraining final costs  {costs}")
+    if m["finetune_final_cost"] is not None:
+        print(f"fine-tuning final cost   {m['finetune_final_cost']:.4g}")
+    print(f"accuracy  train (pool of {m['n_train']}) {m['train_accuracy']:.4f}  "
+          f"test ({m['n_test']}) {m['test_accuracy']:.4f}  trained in {m['train_seconds']:.1f} s")
+    print(f"results in {Path(args.out).resolve()}")
+    return 0
+
+
+def cmd_denoise(args, config=None) -> int:
+    s = denoise_files(args.files, args.model, args.out, add_noise=args.add_noise,
+                      seed=args.seed, device=args.device, overwrite=args.overwrite)  # fmt: skip
+    out = Path(args.out).resolve()
+    for record in s["files"]:
+        for message in record["messages"]:
+            print(f"sdae: {message}", file=sys.stderr)
+        if record["error"] is not None:
+            print(f"sdae: error: {record['error']}", file=sys.stderr)
+        for name in [] if args.quiet else record["outputs"]:
+            print(f"wrote {out / name}")
+    if not args.quiet:
+        sheet = f"sheet in {out / s['sheet']}; " if s["sheet"] else ""
+        print(f"{sheet}summary in {out / SUMMARY}")
+    return 1 if s["failed"] else 0
+
+
+def cmd_reproduce(args, config=None) -> int:
+    doc = reproduce(args.preset, args.seeds, args.out, jobs=args.jobs, data_dir=args.data_dir,
+                    quiet=args.quiet, device=args.device)  # fmt: skip
+    for line in doc["summary"]:
+        print(f"- {line}")
+    out = Path(args.out).resolve()
+    floor = doc.get("gemm_floor_seconds")
+    if floor:
+        print(f"GEMM floor {floor:.1f} s (the autoencoders' matrix products alone, measured "
+              f"here); wall time {doc['wall_seconds'] / floor:.2f}x the floor")
+    print(f"wall time {doc['wall_seconds']:.1f} s; report in {out / 'report.md'} and "
+          f"{out / 'report.html'}, every number in {out / 'results.json'}")
+    return 0
+
+
+COMMANDS = {"data": cmd_data, "dae": cmd_dae, "sae": cmd_classify, "baseline": cmd_classify,
+            "semi": cmd_classify, "denoise": cmd_denoise, "reproduce": cmd_reproduce}  # fmt: skip

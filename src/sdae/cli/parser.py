@@ -1,0 +1,373 @@
+"""The flags of every ``sdae`` command (argparse), and the config they make.
+
+Torch-free: ``sdae --help`` and a bad flag answer without loading the engine. Defaults shown
+in ``--help`` are read from the config dataclasses, so the two cannot disagree; the flags map
+onto a config through :data:`sdae.config.flags.FLAGS`.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from sdae import __version__
+from sdae.config.checks import NOISE_LEVELS as NOISES
+from sdae.config.checks import OPTIMIZERS, SCHEDULES
+from sdae.config.classification import (
+    AUTO_PAPER_MAX_LABELS,
+    BASELINES,
+    CNN_ARCHS,
+    RECIPES,
+    BaselineConfig,
+    CnnSettings,
+    LogregSettings,
+    MlpSettings,
+    SaeConfig,
+    SemiConfig,
+)
+from sdae.config.denoising import CONV_TRAINING, DAE_MODELS, DaeConfig
+from sdae.config.flags import FLAGS, from_flags
+from sdae.config.training import FINETUNE_RECIPES
+from sdae.data.protocols import PROTOCOLS
+from sdae.errors import SdaeError
+from sdae.reproduce.presets import PRESETS
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a bad argument is one line (plus where to look), not a usage dump."""
+
+    def error(self, message: str):
+        raise SdaeError(f"{message} (see `{self.prog} --help`)")
+
+
+def _common(p: argparse.ArgumentParser, out_default: str | None = None) -> None:
+    g = p.add_argument_group("data, device and output")
+    g.add_argument("--data-dir", help="folder with the Fashion-MNIST IDX files "
+                   "(default: $SDAE_DATA, ~/.cache/sdae/fashion-mnist, Debian's package)")
+    g.add_argument("--no-download", action="store_true",
+                   help="never download the data; fail if it is not found")
+    if out_default is not None:
+        g.add_argument("--out", default=out_default, help="output folder (default: %(default)s)")
+        g.add_argument("--overwrite", action="store_true",
+                       help="replace the results of a finished run in --out")
+        g.add_argument("--device", default="cpu", help="cpu or cuda (default: %(default)s)")
+        g.add_argument("--quiet", action="store_true", help="no config, no progress bars")
+
+
+def _add_data(sub) -> None:
+    p = sub.add_parser("data", help="find, verify and describe Fashion-MNIST",
+                       description="Find Fashion-MNIST (downloading it if needed), verify every "
+                       "file by SHA-256, and print where it is, the split sizes and class counts.")
+    _common(p)
+
+
+def _add_dae(sub) -> None:
+
+    d = DaeConfig()
+
+    def default(field: str) -> str:
+        return f"(default: mlp {getattr(d.train, field)}, conv {getattr(CONV_TRAINING, field)})"
+
+    p = sub.add_parser(
+        "dae", help="train the denoising autoencoder (paper §V.A)",
+        description="Train the 784-256-784 denoising autoencoder (or, with --model conv, a "
+        "convolutional one) on salt-and-pepper noise and measure PSNR/SSIM against the noisy "
+        "input, a 3x3 median filter and an adaptive median filter. Writes config.json, "
+        "metrics.json, cost.png, reconstructions.png and model.safetensors into --out.",
+    )  # fmt: skip
+    p.add_argument("--model", choices=DAE_MODELS, default=d.model,
+                   help="mlp: the paper's 784-256-784 network; conv: a small U-Net that copies "
+                   "the pixels impulse noise cannot have touched (default: %(default)s)")
+    p.add_argument("--train-noise", type=float, default=d.train_noise,
+                   help="noise level while training (default: %(default)s)")
+    p.add_argument("--test-noise", type=float, default=d.test_noise,
+                   help="noise level of the test images (default: %(default)s)")
+    p.add_argument("--noise", choices=list(NOISES), default=d.noise,
+                   help="kind of noise; salt-and-pepper is the paper's pseudo-code read with one "
+                   "draw per pixel, salt-and-pepper-fresh with a fresh draw per test "
+                   "(default: %(default)s)")
+    p.add_argument("--hidden", type=int, default=d.hidden,
+                   help="hidden units of the mlp (default: 256)")
+    p.add_argument("--tied", action="store_true", help="tie the mlp's decoder weights to W^T")
+    p.add_argument("--width", type=int, default=d.width,
+                   help="channels of the conv model at full resolution (default: %(default)s)")
+    p.add_argument("--optimizer", choices=OPTIMIZERS,
+                   help=f"adam, or sgd for plain gradient descent {default('optimizer')}")
+    p.add_argument("--lr", type=float, help=f"learning rate {default('lr')}")
+    p.add_argument("--iterations", type=int, help=f"optimizer steps {default('iterations')}")
+    p.add_argument("--batch-size", type=int,
+                   help=f"images per step; 0 = the whole training set, as the paper "
+                   f"{default('batch_size')}")
+    p.add_argument("--schedule", choices=SCHEDULES,
+                   help=f"learning-rate schedule {default('schedule')}")
+    p.add_argument("--fixed-noise", action="store_true",
+                   help="corrupt the training set once instead of afresh at every iteration")
+    p.add_argument("--protocol", choices=list(PROTOCOLS), default=d.protocol,
+                   help="paper: 600/60 images per class; full: 60000/10000; mini: 100/30 "
+                   "per class for quick looks (default: paper)")
+    p.add_argument("--seed", type=int, default=d.seed, help="weights and noise seed (default: 0)")
+    p.add_argument("--data-seed", type=int, default=d.data_seed,
+                   help="seed of the stratified subsets (default: 0)")
+    _common(p, out_default="runs/dae")
+
+
+def _floats(text: str) -> tuple[float, ...]:
+    try:
+        return tuple(float(v) for v in text.split(","))
+    except ValueError:
+        msg = f"{text!r} is not a comma-separated list of numbers"
+        raise argparse.ArgumentTypeError(msg) from None
+
+
+def _ints(text: str) -> tuple[int, ...]:
+    try:
+        return tuple(int(v) for v in text.split(","))
+    except ValueError:
+        msg = f"{text!r} is not a comma-separated list of integers"
+        raise argparse.ArgumentTypeError(msg) from None
+
+
+def _labels_and_seeds(p, d) -> None:
+    p.add_argument("--labels-per-class", default=d.labels_per_class, metavar="N",
+                   help="labelled images per class for fine-tuning: 1, 5, 10, ... or 'all' "
+                   "(default: %(default)s)")
+    p.add_argument("--protocol", choices=list(PROTOCOLS), default=d.protocol,
+                   help="paper: a 600/60 per class subset; full: 60000/10000; mini: 100/30 "
+                   "per class (default: paper)")
+    p.add_argument("--seed", type=int, default=d.seed, help="weights seed (default: 0)")
+    p.add_argument("--labels-seed", type=int, default=d.labels_seed,
+                   help="seed of the labelled draw, separate from the weights (default: 0)")
+    p.add_argument("--data-seed", type=int, default=d.data_seed,
+                   help="seed of the stratified subsets (default: 0)")
+
+
+def _finetuning(p) -> None:
+
+    paper, aug = FINETUNE_RECIPES["paper"], FINETUNE_RECIPES["augmented"]
+
+    def default(field: str) -> str:
+        return (f"(recipe default: paper {getattr(paper, field)}, augmented "
+                f"{getattr(aug, field)})")
+
+    p.add_argument("--finetune-recipe", choices=[*RECIPES, "semi"], default="auto",
+                   help=f"paper: Tables II-IX, full-batch gradient descent; augmented: minibatch "
+                   f"Adam with shift/flip augmentation and input dropout, for many labels; auto: "
+                   f"paper up to {AUTO_PAPER_MAX_LABELS} labels per class, else augmented; semi: "
+                   f"the semi-supervised recipe is a CNN, run `sdae semi`. The options below "
+                   f"override the recipe (default: %(default)s)")
+    p.add_argument("--lr-top", type=float,
+                   help=f"learning rate of the softmax layer {default('lr_top')}")
+    p.add_argument("--lr-body", type=float,
+                   help=f"learning rate of the pretrained layers; 0 freezes them "
+                   f"{default('lr_body')}")
+    p.add_argument("--finetune-iterations", type=int,
+                   help=f"optimizer steps {default('iterations')}")
+    p.add_argument("--finetune-optimizer", choices=OPTIMIZERS,
+                   help=f"sgd = plain gradient descent {default('optimizer')}")
+    p.add_argument("--finetune-batch-size", type=int,
+                   help=f"images per step; 0 = all labelled images {default('batch_size')}")
+    p.add_argument("--finetune-schedule", choices=SCHEDULES,
+                   help=f"learning-rate schedule {default('schedule')}")
+    p.add_argument("--input-dropout", type=float,
+                   help=f"probability of zeroing each input pixel {default('input_dropout')}")
+    p.add_argument("--augment", metavar="NAMES",
+                   help="none, or a comma-separated list of shift (by up to 1 pixel) and flip "
+                   "(left-right) (recipe default: paper none, augmented shift,flip)")
+
+
+def _add_sae(sub) -> None:
+
+    d = SaeConfig()
+    p = sub.add_parser(
+        "sae", help="stacked autoencoder: pretraining, softmax, fine-tuning (paper §V.B)",
+        description="Greedy layer-wise pretraining of a stacked autoencoder on the unlabelled "
+        "pool, a softmax layer on the deepest code, and fine-tuning with a few labels per class. "
+        "Writes config.json, metrics.json, layer_costs.png, finetune_cost.png, confusion.png "
+        "and model.safetensors into --out.",
+    )  # fmt: skip
+    p.add_argument("--arch", default=d.arch,
+                   help="layer sizes, e.g. 784-500-200-100 (default: %(default)s)")
+    _labels_and_seeds(p, d)
+    g = p.add_argument_group("pretraining (one value, or one per layer)")
+    g.add_argument("--pretrain-lr", type=_floats, default=(), metavar="LR[,LR...]",
+                   help="learning rates (default: the paper's: Tables I, IV, VII; else 0.01)")
+    g.add_argument("--pretrain-iterations", type=_ints, default=(), metavar="N[,N...]",
+                   help="iterations (default: the paper's; else 1000)")
+    g.add_argument("--pretrain-optimizer", choices=OPTIMIZERS, default=d.pretrain[0].optimizer,
+                   help="adam, or sgd for plain gradient descent, which lands near the paper's "
+                   "pretraining costs but gives weaker features (default: %(default)s)")
+    g.add_argument("--pretrain-batch-size", type=int, default=0, help="0 = full batch")
+    g.add_argument("--pretrain-noise", choices=list(NOISES), default=d.pretrain[0].noise,
+                   help="corruption of each layer's input: stacked *denoising* autoencoders "
+                   "(default: %(default)s, at --pretrain-noise-level)")
+    g.add_argument("--pretrain-noise-level", type=float, default=0.0,
+                   help="corruption level; 0 = plain autoencoders as the paper (default: 0)")
+    g.add_argument("--sparsity-weight", type=float, default=0.0,
+                   help="weight of the KL sparsity penalty; 0 = none (default: 0)")
+    g.add_argument("--sparsity-target", type=float, default=d.pretrain[0].sparsity_target,
+                   help="target mean activation of the sparsity penalty (default: 0.05)")
+    g.add_argument("--tied", action="store_true", help="tie decoder weights to W^T")
+    _finetuning(p.add_argument_group("fine-tuning"))
+    _common(p, out_default="runs/sae")
+
+
+def _add_baseline(sub) -> None:
+
+    d, cnn = BaselineConfig(), CnnSettings()
+    p = sub.add_parser(
+        "baseline", help="KNN, logistic regression, MLP or CNN on the same labels (Table X)",
+        description="A baseline classifier on the same labelled images an `sdae sae` run with "
+        "the same seeds uses; writes the same metrics.json keys.",
+    )  # fmt: skip
+    p.add_argument("model", choices=BASELINES, help="which baseline")
+    _labels_and_seeds(p, d)
+    p.add_argument("--k", type=int, default=d.settings.k,
+                   help="knn: neighbours (default: %(default)s)")
+    p.add_argument("--c", type=float, default=LogregSettings().c,
+                   help="logreg: inverse L2 strength (default: %(default)s)")
+    p.add_argument("--arch", default=MlpSettings().arch,
+                   help="mlp: layer sizes (default: %(default)s)")
+    _finetuning(p.add_argument_group("mlp training (as the SAE's fine-tuning)"))
+    g = p.add_argument_group("cnn training")
+    g.add_argument("--cnn-lr", type=float, default=cnn.lr,
+                   help="Adam's (peak) learning rate (default: %(default)s)")
+    g.add_argument("--epochs", type=int, default=cnn.epochs,
+                   help="passes over the labels (default: %(default)s)")
+    g.add_argument("--batch-size", type=int, default=cnn.batch_size,
+                   help="minibatch size (default: %(default)s)")
+    g.add_argument("--cnn-arch", choices=CNN_ARCHS, default=cnn.arch,
+                   help="deep: 4 conv layers with batch norm; small: sdae's earlier 2-layer CNN "
+                   "(default: %(default)s)")
+    g.add_argument("--cnn-schedule", choices=SCHEDULES, default=cnn.schedule,
+                   help="learning-rate schedule (default: %(default)s)")
+    g.add_argument("--cnn-augment", metavar="NAMES", default=",".join(cnn.augment),
+                   help="none, or a comma-separated list of shift, flip (default: %(default)s)")
+    g.add_argument("--label-smoothing", type=float, default=cnn.label_smoothing,
+                   help="cross-entropy label smoothing (default: %(default)s)")
+    _common(p, out_default="runs/baseline")
+
+
+def _add_semi(sub) -> None:
+
+    d = SemiConfig()
+    p = sub.add_parser(
+        "semi", help="semi-supervised: few labels plus the unlabelled pool (FixMatch)",
+        description="Train a CNN on the labelled images an `sdae sae` run with the same seeds "
+        "uses and on the protocol's whole unlabelled training pool (never the test images), "
+        "by label spreading then FixMatch with an EMA teacher: a graph over the pool first "
+        "labels its most confident images per class, then pool images the teacher labels "
+        "confidently must keep that label under strong corruption (salt-and-pepper, cutout, "
+        "shifts). Writes the files and metrics.json keys of `sdae sae`.",
+    )  # fmt: skip
+    _labels_and_seeds(p, d)
+    g = p.add_argument_group("training")
+    for flag, kind, text in (
+        ("--width", int, "channels of the CNN's first block"),
+        ("--iterations", int, "optimizer steps"),
+        ("--lr", float, "Adam learning rate (cosine decay)"),
+        ("--batch-size", int, "labelled images per step"),
+        ("--unlabelled-ratio", int, "pool images per labelled image in a step"),
+        ("--threshold", float, "teacher confidence from which a pool image counts, in (0, 1)"),
+        ("--ema", float, "teacher's moving-average decay, in [0, 1)"),
+        ("--strong-noise", float, "salt-and-pepper level of the strong view"),
+        ("--graph-per-class", int, "pool images per class labelled by label spreading before "
+         "training, the most confident ones (0: plain FixMatch)"),
+        ("--graph-features", str, "what the graph is built on: sae (the 784-100 stack "
+         "pretrained on the pool) or pca (of the pixels)"),
+        ("--graph-pretrain-iterations", int, "pretraining steps of the 784-100 stack whose "
+         "codes the graph is built on (Table VII: 1000)"),
+        ("--graph-neighbors", int, "neighbours of each pool image in label spreading's graph"),
+        ("--graph-alpha", float, "label spreading's clamping, in (0, 1)"),
+        ("--graph-components", int, "PCA dimensions the graph is built in"),
+    ):  # fmt: skip
+        dest = flag[2:].replace("-", "_")
+        g.add_argument(flag, type=kind, default=getattr(d, dest),
+                       help=f"{text} (default: %(default)s)")
+    _common(p, out_default="runs/semi")
+
+
+def _add_reproduce(sub) -> None:
+
+    p = sub.add_parser(
+        "reproduce", help="re-run every experiment of the paper and write the report",
+        description="Re-run the paper's DAE experiments 1-4 (Figs 5-11), the pretraining and "
+        "fine-tuning of architectures 1-3 (Tables I-IX, Fig. 12), the ten-label experiment and "
+        "Table X's baselines, for each seed; then write report.md, report.html (self-contained) "
+        "and results.json into --out. The presets beyond and beyond-quick run the method ladder "
+        "instead: at 1, 5 and 10 labels per class, over several label draws, the paper's recipe, "
+        "the same network from random weights, logistic regression, 1-NN and sdae semi. "
+        "Interrupted runs resume: run the same command again.",
+    )  # fmt: skip
+    p.add_argument("--preset", choices=list(PRESETS), default="quick",
+                   help="paper: the paper's sizes, rates and iterations (about 32 minutes on 2 "
+                   "cores); quick: the same experiments, smaller (about a minute); beyond: the "
+                   "method ladder over 5 label draws (about 75 minutes on 2 cores); beyond-quick: "
+                   "the ladder small (under 3 minutes); smoke, ladder-smoke: seconds, for tests "
+                   "(default: %(default)s)")
+    p.add_argument("--seeds", type=int, default=1,
+                   help="seeds (weights and label draws) per experiment (default: 1)")
+    p.add_argument("--jobs", type=int, default=1,
+                   help="experiments run in parallel processes, threads shared out between them "
+                   "(default: 1)")
+    p.add_argument("--data-dir", help="folder with the Fashion-MNIST IDX files")
+    p.add_argument("--out", default="runs/reproduce", help="output folder (default: %(default)s)")
+    p.add_argument("--device", default="cpu", help="cpu or cuda (default: %(default)s)")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+
+
+def _add_denoise(sub) -> None:
+    p = sub.add_parser(
+        "denoise", help="denoise your own images with a trained `sdae dae` model",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Denoise your own images with the autoencoder of an `sdae dae` run. The model\n"
+        "was trained on Fashion-MNIST: light garments on a black background, 28x28, white 1 and\n"
+        "black 0; invert dark-on-light images first. Reads PNG and JPEG (colour is converted to\n"
+        "grayscale; other sizes are resized to 28x28 and the result back) and .npy arrays\n"
+        "[28, 28] or [N, 28, 28] of uint8 (0-255) or float (0-1). Writes <name>.png (and\n"
+        "<name>.npy for an array, same shape and dtype), sheet.png (input beside denoised, first\n"
+        "16 images) and denoise.json into --out.",
+        epilog="example:\n"
+        "  sdae dae --out runs/dae\n"
+        "  sdae denoise shirt.png photos/*.jpg --model runs/dae --out runs/denoised\n"
+        "  sdae denoise images.npy --model runs/dae --add-noise 0.3 --out runs/demo\n\n"
+        "exit status: 0 all denoised; 1 some file could not be read (the others are written);\n"
+        "2 bad arguments, model or --out (nothing written)",
+    )  # fmt: skip
+    p.add_argument("files", nargs="+", metavar="FILE", help="PNG, JPEG or .npy files")
+    p.add_argument("--model", required=True, metavar="RUN_DIR",
+                   help="the --out folder of an `sdae dae` run (holds model.safetensors)")
+    p.add_argument("--out", default="runs/denoised", help="output folder (default: %(default)s)")
+    p.add_argument("--add-noise", type=float, default=0.0, metavar="P",
+                   help="corrupt the images first with the run's training noise at level P (0 "
+                   "to 0.5 for salt-and-pepper), to demonstrate; also writes <name>-noisy.png "
+                   "(default: 0, none)")
+    p.add_argument("--seed", type=int, default=0, help="seed of --add-noise (default: 0)")
+    p.add_argument("--device", default="cpu", help="cpu or cuda (default: %(default)s)")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace an earlier `sdae denoise` output in --out")
+    p.add_argument("--quiet", action="store_true",
+                   help="print only notes, warnings and errors")  # fmt: skip
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="sdae",
+        description="Denoising and stacked autoencoders on Fashion-MNIST, after Yaramsetty et "
+        "al. Every run writes its config, metrics, figures and weights into one folder.",
+    )
+    parser.add_argument("--version", action="version", version=f"sdae {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    sub.required = True
+    for add in (_add_data, _add_dae, _add_denoise, _add_sae, _add_baseline, _add_semi,
+                _add_reproduce):
+        add(sub)
+    return parser
+
+
+
+def config_from_args(args: argparse.Namespace):
+    """The run's config from the parsed flags (every check made here, naming the flag), or
+    None for a command that takes no config (``data``, ``denoise``, ``reproduce``)."""
+    if args.command not in FLAGS:
+        return None
+    table = FLAGS[args.command]
+    return from_flags(args.command, {k: v for k, v in vars(args).items() if k in table})

@@ -1,0 +1,179 @@
+"""Run settings: for each command, one tree of frozen, typed settings, validated on creation.
+
+::
+
+    DaeConfig                           sdae dae
+    ├── hidden, tied                    the network 784-hidden-784
+    ├── train: AutoencoderTraining      optimizer, lr, iterations, batch size, noise and level
+    ├── test_noise                      noise level of the test images (same kind)
+    └── protocol, seed, data_seed, device
+
+    SaeConfig                           sdae sae
+    ├── sizes, tied                     e.g. (784, 500, 200, 100)
+    ├── pretrain: (AutoencoderTraining, ...)   one per layer (paper Tables I, IV, VII)
+    ├── labels_per_class, labels_seed   None = every image of the pool is labelled
+    ├── finetune_recipe, finetune: Finetuning  the recipe's name and the values used
+    └── protocol, seed, data_seed, device
+
+    BaselineConfig                      sdae baseline MODEL
+    ├── model, settings: KnnSettings | LogregSettings | MlpSettings | CnnSettings
+    └── labels_per_class, labels_seed, protocol, seed, data_seed, device
+
+A config is printed when a run starts and saved as ``config.json`` (the tree as nested JSON)
+beside its results and inside its checkpoint; :func:`load_config` reads it back to an equal
+config. The command line's flags are mapped onto the tree by one table per command
+(:data:`FLAGS`, applied by :func:`from_flags`); flat ``config.json`` files written before
+the tree existed hold exactly those flags, so they load through the same table.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+
+from sdae.config.checks import parse_arch, parse_augment, parse_labels
+from sdae.config.classification import (
+    BASELINES,
+    BaselineConfig,
+    CnnSettings,
+    KnnSettings,
+    MlpSettings,
+    SaeConfig,
+    SemiConfig,
+    paper_pretraining,
+    resolve_recipe,
+)
+from sdae.config.denoising import CONV_TRAINING, DaeConfig, RobustConfig
+from sdae.config.training import FINETUNE_RECIPES
+from sdae.config.tree import apply, from_json, has_path, to_jsonable
+from sdae.errors import SdaeError
+
+
+def format_config(config) -> str:
+    """The tree as indented JSON, for printing at the start of a run."""
+    return f"{type(config).__name__} {json.dumps(to_jsonable(config), indent=2)}"
+
+
+#: what a CNN config written before ``arch`` existed ran: the small CNN, plain Adam
+LEGACY_CNN = {"arch": "small", "schedule": "constant", "augment": [], "label_smoothing": 0.0}
+
+
+CONFIGS = {"dae": DaeConfig, "sae": SaeConfig, "baseline": BaselineConfig,
+           "robust": RobustConfig, "semi": SemiConfig}  # fmt: skip
+
+
+# The command line onto the tree: flag (argparse dest) -> path of the setting it sets.
+_RUN = {"protocol": "protocol", "seed": "seed", "data_seed": "data_seed", "device": "device"}
+
+
+_LABELS = {"labels_per_class": "labels_per_class", "labels_seed": "labels_seed"}
+
+
+_FINETUNE = {
+    "lr_top": "lr_top", "lr_body": "lr_body", "finetune_iterations": "iterations",
+    "finetune_optimizer": "optimizer", "finetune_batch_size": "batch_size",
+    "finetune_schedule": "schedule", "input_dropout": "input_dropout", "augment": "augment",
+}  # fmt: skip
+
+
+FLAGS: dict[str, dict[str, str]] = {
+    "dae": {
+        "model": "model", "hidden": "hidden", "tied": "tied", "width": "width",
+        "test_noise": "test_noise", "schedule": "train.schedule",
+        "train_noise": "train.noise_level", "noise": "train.noise",
+        "optimizer": "train.optimizer", "lr": "train.lr", "iterations": "train.iterations",
+        "batch_size": "train.batch_size", "fixed_noise": "train.fixed_noise", **_RUN,
+    },
+    "sae": {
+        "arch": "sizes", "tied": "tied", **_LABELS, "finetune_recipe": "finetune_recipe",
+        **{flag: f"finetune.{f}" for flag, f in _FINETUNE.items()},
+        "pretrain_lr": "pretrain[].lr", "pretrain_iterations": "pretrain[].iterations",
+        "pretrain_optimizer": "pretrain[].optimizer",
+        "pretrain_batch_size": "pretrain[].batch_size", "pretrain_noise": "pretrain[].noise",
+        "pretrain_noise_level": "pretrain[].noise_level",
+        "sparsity_weight": "pretrain[].sparsity_weight",
+        "sparsity_target": "pretrain[].sparsity_target", **_RUN,
+    },
+    "semi": {
+        **{f: f for f in ("labels_per_class", "labels_seed", "width", "iterations", "lr",
+                          "batch_size", "unlabelled_ratio", "threshold", "ema",
+                          "strong_noise", "graph_per_class", "graph_features",
+                          "graph_neighbors", "graph_alpha", "graph_components",
+                          "graph_pretrain_iterations")}, **_RUN,
+    },
+    "baseline": {
+        "model": "model", **_LABELS, "k": "settings.k", "c": "settings.c",
+        "cnn_lr": "settings.lr", "epochs": "settings.epochs", "batch_size": "settings.batch_size",
+        "cnn_arch": "settings.arch", "cnn_schedule": "settings.schedule",
+        "cnn_augment": "settings.augment", "label_smoothing": "settings.label_smoothing",
+        "arch": "settings.sizes", "finetune_recipe": "settings.finetune_recipe",
+        **{flag: f"settings.finetune.{f}" for flag, f in _FINETUNE.items()}, **_RUN,
+    },
+}  # fmt: skip
+
+
+# flags whose text needs parsing into the tree's type
+_PARSE = {"arch": parse_arch, "labels_per_class": parse_labels, "augment": parse_augment,
+          "cnn_augment": parse_augment}  # fmt: skip
+
+
+def _base(command: str, given: dict[str, object]):
+    """The defaults that depend on other settings: the paper's pretraining for the
+    architecture, the recipe for the label budget, the baseline's own settings."""
+    labels = given.get("labels_per_class", 5)
+    if command == "semi":
+        return SemiConfig()
+    if command == "dae":
+        conv = given.get("model") == "conv"
+        return DaeConfig(model="conv", train=CONV_TRAINING) if conv else DaeConfig()
+    sizes = given.get("arch", (784, 100))
+    recipe = resolve_recipe(given.get("finetune_recipe") or "auto", labels)
+    if command == "sae":
+        return SaeConfig(sizes=sizes, pretrain=paper_pretraining(sizes), labels_per_class=labels,
+                         finetune_recipe=recipe, finetune=FINETUNE_RECIPES[recipe])
+    model = given.get("model", "knn")
+    if model == "mlp":
+        settings = MlpSettings(sizes, recipe, FINETUNE_RECIPES[recipe])
+    else:
+        settings = BASELINES.get(model, KnnSettings)()
+    return BaselineConfig(model=model, settings=settings, labels_per_class=labels)
+
+
+def from_flags(command: str, flags: dict[str, object]):
+    """The config of ``command`` (``dae``, ``sae``, ``baseline``) from flag values (argparse
+    dests; None or an empty tuple means not given). Flags a baseline does not use (``--k``
+    for a CNN) are left out of its config."""
+    table = FLAGS[command]
+    unknown = sorted(set(flags) - set(table))
+    if unknown:
+        raise SdaeError(f"{unknown[0]!r} is not a setting of sdae {command}")
+    given = {k: _PARSE[k](v) if k in _PARSE else v for k, v in flags.items()
+             if v is not None and v != ()}  # fmt: skip
+    base = _base(command, given)
+    consumed = () if command in ("dae", "semi") else ("arch", "labels_per_class",
+                                                      "finetune_recipe", "model")
+    changes = {table[k]: v for k, v in given.items() if k not in consumed}
+    changes = {p: v for p, v in changes.items() if has_path(base, p)}
+    names = {p: "--" + k.replace("_", "-") for k, p in table.items()}
+    return apply(base, changes, names)
+
+
+def load_config(command: str, data: object):
+    """A config from its ``config.json`` contents: the tree, or the flat form written before
+    it (which holds the command's flags)."""
+    cls = CONFIGS[command]
+    if not isinstance(data, dict):
+        raise SdaeError(f"config: expected an object of settings, got {type(data).__name__}")
+    if set(data) <= {f.name for f in dataclasses.fields(cls)}:
+        settings = data.get("settings")
+        cnn_fields = {f.name for f in dataclasses.fields(CnnSettings)}
+        if command == "baseline" and data.get("model") == "cnn" and isinstance(settings, dict) \
+                and "arch" not in settings and set(settings) <= cnn_fields:  # fmt: skip
+            data = {**data, "settings": {**LEGACY_CNN, **settings}}
+        return from_json(cls, data)
+    flags = {k: tuple(v) if isinstance(v, list) else v for k, v in data.items()}
+    if command == "baseline" and flags.get("model") == "cnn" and "cnn_arch" not in flags:
+        flags.update({f"cnn_{k}" if k != "label_smoothing" else k: v
+                      for k, v in LEGACY_CNN.items()})  # fmt: skip
+        flags["cnn_augment"] = "none"
+    return from_flags(command, flags)

@@ -1,0 +1,93 @@
+"""Training settings: what each training loop is told to do, as frozen, validated data.
+
+These are the leaves of a run's config tree (:mod:`sdae.config`); they import no engine
+(torch), so building and checking a config, and ``sdae --help``, stay fast. The loops that
+use them are in :mod:`sdae.training`; the noises and augmentations they name are in
+:mod:`sdae.noise` and :mod:`sdae.augment`, whose names and ranges are listed here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sdae.config.checks import check_noise, check_optimizer, check_schedule, parse_augment
+from sdae.errors import SdaeError
+
+
+@dataclass(frozen=True)
+class AutoencoderTraining:
+    """How to train one autoencoder: the paper's knobs plus Vincent et al.'s options.
+
+    ``optimizer``: ``sgd`` is plain gradient descent (no momentum), ``adam`` is Adam.
+    ``batch_size`` 0 means full batch. ``schedule``: ``constant``, or ``cosine`` decay of the
+    learning rate to 0 over the ``iterations``. ``sparsity_weight`` > 0 adds
+    ``weight * sum_j KL(target || mean activation of unit j)`` to the cost.
+    """
+
+    lr: float = 0.001
+    iterations: int = 1000
+    optimizer: str = "adam"
+    batch_size: int = 0
+    noise: str = "salt-and-pepper"
+    noise_level: float = 0.0
+    fixed_noise: bool = False
+    sparsity_target: float = 0.05
+    sparsity_weight: float = 0.0
+    schedule: str = "constant"
+
+    def __post_init__(self) -> None:
+        check_optimizer(self.optimizer, self.lr, self.iterations, self.batch_size)
+        check_schedule(self.schedule)
+        check_noise(self.noise, self.noise_level, "training noise level")
+        if not 0.0 < self.sparsity_target < 1.0:
+            raise SdaeError(f"sparsity target {self.sparsity_target} must lie in (0, 1)")
+        if not self.sparsity_weight >= 0.0:
+            raise SdaeError(f"sparsity weight {self.sparsity_weight} must be >= 0")
+
+
+@dataclass(frozen=True)
+class Finetuning:
+    """How to fine-tune a classifier by backpropagation (paper §IV.C, Tables II-IX).
+
+    ``lr_top`` is the softmax layer's learning rate, ``lr_body`` the encoders' (0 freezes
+    them). ``iterations`` counts optimizer steps; ``batch_size`` 0 is full batch.
+    ``schedule``: ``constant``, or ``cosine`` decay of both rates to 0 over the run.
+    Each step's images pass through ``augment`` (names from :mod:`sdae.augment`), then
+    ``input_dropout`` (masking noise: each pixel set to 0 with that probability). The
+    defaults are the paper's recipe: :data:`FINETUNE_RECIPES` names it and one for many labels.
+    """
+
+    lr_top: float = 0.5
+    lr_body: float = 0.001
+    iterations: int = 2000
+    optimizer: str = "sgd"
+    batch_size: int = 0
+    schedule: str = "constant"
+    input_dropout: float = 0.0
+    augment: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        check_optimizer(self.optimizer, self.lr_top, self.iterations, self.batch_size)
+        check_optimizer(self.optimizer, self.lr_body, 1, 0)
+        check_schedule(self.schedule)
+        if not 0.0 <= self.input_dropout < 1.0:
+            raise SdaeError(f"input dropout {self.input_dropout} must lie in [0, 1)")
+        if self.lr_top == 0 and self.lr_body == 0:
+            raise SdaeError("--lr-top and --lr-body are both 0: nothing would be trained; "
+                            "give either a learning rate above 0")  # fmt: skip
+        if not isinstance(self.augment, tuple) or parse_augment(self.augment) != self.augment:
+            raise SdaeError(f"augment {self.augment!r}: give a tuple of distinct names from "
+                            "sdae.augment.AUGMENTATIONS (parse_augment('shift,flip') makes one)")
+
+
+
+FINETUNE_RECIPES = {
+    # Tables II-IX: 2000 full-batch gradient-descent steps, Table IX's best learning rates.
+    "paper": Finetuning(),
+    # Many labels (measured, see SaeConfig): minibatch Adam with cosine decay, augmentation
+    # and input dropout, ~400 passes over 6000 images.
+    "augmented": Finetuning(
+        lr_top=0.01, lr_body=0.003, iterations=37500, optimizer="adam", batch_size=64,
+        schedule="cosine", input_dropout=0.1, augment=("shift", "flip"),
+    ),  # fmt: skip
+}

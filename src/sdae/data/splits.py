@@ -1,0 +1,85 @@
+"""The images a run trains and tests on, as tensors: a protocol's training and test sets
+(:func:`protocol_splits`) and the labelled draw from the pool (:func:`labelled_indices`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+import torch  # here: finding and checking the data needs no torch (fast `sdae data`)
+
+from sdae.data.fashion_mnist import FashionMNIST
+from sdae.data.protocols import PROTOCOLS
+from sdae.errors import SdaeError
+
+if TYPE_CHECKING:
+    import torch
+import torch
+
+from sdae.data.fashion_mnist import N_CLASSES, N_PIXELS, load_fashion_mnist
+from sdae.data.protocols import stratified_indices
+
+
+@dataclass(frozen=True)
+class Split:
+    """Images as float32 ``x: [N, 784]`` in [0, 1], labels ``y: [N]`` int64, and the
+    indices ``index: [N]`` of the images in the original split."""
+
+    x: torch.Tensor
+    y: torch.Tensor
+    index: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.y)
+
+    def to(self, device: str | torch.device) -> Split:
+        return Split(self.x.to(device), self.y.to(device), self.index)
+
+
+def make_split(images: np.ndarray, labels: np.ndarray, index: np.ndarray | None = None) -> Split:
+    if index is None:
+        index = np.arange(len(labels))
+
+    x = torch.from_numpy(images[index].reshape(len(index), N_PIXELS).astype(np.float32) / 255.0)
+    return Split(x, torch.from_numpy(labels[index].astype(np.int64)), index)
+
+
+def protocol_splits(data: FashionMNIST, protocol: str, seed: int) -> tuple[Split, Split]:
+    """The training and test sets of a protocol: ``paper`` (600 / 60 images per class, drawn
+    by ``seed``), ``full`` (60000 / 10000) or ``mini`` (100 / 30 per class, for previews)."""
+    if protocol not in PROTOCOLS:
+        raise SdaeError(f"unknown protocol {protocol!r}; choose one of {', '.join(PROTOCOLS)}")
+    n_train, n_test = PROTOCOLS[protocol]
+    rng = np.random.default_rng(seed)
+    train_seed, test_seed = (int(s) for s in rng.integers(0, 2**31, size=2))
+    train_idx = test_idx = None
+    if n_train is not None:
+        train_idx = stratified_indices(data.train_labels, n_train, train_seed)
+        test_idx = stratified_indices(data.test_labels, n_test, test_seed)
+    return (
+        make_split(data.train_images, data.train_labels, train_idx),
+        make_split(data.test_images, data.test_labels, test_idx),
+    )
+
+
+def load_splits(protocol: str, data_seed: int, device: str, data_dir=None, download=True):
+    data = load_fashion_mnist(data_dir, download=download)
+    train, test = protocol_splits(data, protocol, data_seed)
+    return train.to(device), test.to(device)
+
+
+def labelled_indices(pool: Split, labels_per_class: int | None, labels_seed: int) -> np.ndarray:
+    """Positions in ``pool`` of the labelled images: ``labels_per_class`` of each class,
+    drawn stratified by ``labels_seed`` (independent of the weights' seed), or all (None)."""
+    if labels_per_class is None:
+        return np.arange(len(pool))
+    counts = np.bincount(pool.y.cpu().numpy(), minlength=N_CLASSES)
+    if labels_per_class > counts.min():
+        raise SdaeError(
+            f"--labels-per-class {labels_per_class} is more than the {int(counts.min())} "
+            f"images per class in the {len(pool)}-image pool; ask for fewer, or use "
+            "--protocol full"
+        )
+    return stratified_indices(pool.y.cpu().numpy(), labels_per_class, labels_seed)

@@ -1,0 +1,103 @@
+"""Figures drawn from results: cost curves (Figs 5, 7, 9, 12), original / noisy / denoised
+grids (Figs 6, 8, 10, 11) and confusion matrices. Matplotlib with the Agg backend; every
+figure is written atomically as PNG."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+from sdae.io.outputs import atomic_write
+
+
+def _save(fig, path: str | Path) -> Path:
+    out = atomic_write(path, lambda tmp: fig.savefig(tmp, format="png", dpi=110))
+    plt.close(fig)
+    return out
+
+
+def cost_curve(path, curves: dict[str, Sequence[float]], title: str, log: bool = False) -> Path:
+    """One line per named cost history, against iterations."""
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for name, ys in curves.items():
+        ax.plot(np.arange(1, len(ys) + 1), ys, label=name, lw=1.4)
+    ax.set(xlabel="iteration", ylabel="training cost", title=title)
+    if log:
+        ax.set_yscale("log")
+    if len(curves) > 1:
+        ax.legend()
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    return _save(fig, path)
+
+
+def layer_costs(path, histories: Sequence[Sequence[float]], names: Sequence[str], title: str):
+    """Fig. 12: one panel per pretrained layer (their costs differ by orders of magnitude)."""
+    fig, axes = plt.subplots(1, len(histories), figsize=(4 * len(histories), 3.4), squeeze=False)
+    for ax, ys, name in zip(axes[0], histories, names):
+        ax.plot(np.arange(1, len(ys) + 1), ys, lw=1.4)
+        ax.set(xlabel="iteration", ylabel="cost", title=name)
+        ax.grid(alpha=0.3)
+    fig.suptitle(title)
+    fig.tight_layout()
+    return _save(fig, path)
+
+
+def image_rows(path, rows: dict[str, np.ndarray], title: str, col_titles=None) -> Path:
+    """A grid with one row per named ``[K, 784]`` array (e.g. original / noisy / denoised)."""
+    n_cols = len(next(iter(rows.values())))
+    fig, axes = plt.subplots(len(rows), n_cols, figsize=(1.1 * n_cols, 1.25 * len(rows) + 0.4),
+                             squeeze=False)  # fmt: skip
+    for r, (name, imgs) in enumerate(rows.items()):
+        for c in range(n_cols):
+            ax = axes[r][c]
+            ax.imshow(np.asarray(imgs[c]).reshape(28, 28), cmap="gray", vmin=0, vmax=1)
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if c == 0:
+                ax.set_ylabel(name, fontsize=9)
+            if r == 0 and col_titles is not None:
+                ax.set_title(col_titles[c], fontsize=7)
+    fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    return _save(fig, path)
+
+
+def confusion(path, matrix: np.ndarray, class_names: Sequence[str], title: str) -> Path:
+    """Confusion matrix: rows true class, columns predicted, counts in the cells."""
+    fig, ax = plt.subplots(figsize=(6.4, 5.6))
+    ax.imshow(matrix, cmap="Blues")
+    ticks = np.arange(len(class_names))
+    ax.set_xticks(ticks, class_names, rotation=45, ha="right", fontsize=8)
+    ax.set_yticks(ticks, class_names, fontsize=8)
+    high = matrix.max() / 2 if matrix.size else 0
+    for (i, j), v in np.ndenumerate(matrix):
+        ax.text(j, i, int(v), ha="center", va="center", fontsize=7,
+                color="white" if v > high else "black")  # fmt: skip
+    ax.set(xlabel="predicted", ylabel="true", title=title)
+    fig.tight_layout()
+    return _save(fig, path)
+
+
+def line_panels(path, xs: Sequence[float], panels: dict[str, dict[str, Sequence[float]]], *,
+                xlabel: str, ylabel: str, title: str) -> Path:
+    """One panel per name in ``panels``, each with one line (and marker) per named series
+    of ``len(xs)`` values, sharing the y axis."""
+    fig, axes = plt.subplots(1, len(panels), figsize=(5.2 * len(panels), 4), squeeze=False,
+                             sharey=True)  # fmt: skip
+    for ax, (name, series) in zip(axes[0], panels.items()):
+        for label, ys in series.items():
+            ax.plot(xs, ys, marker="o", ms=3.5, lw=1.4, label=label)
+        ax.set(xlabel=xlabel, title=name)
+        ax.grid(alpha=0.3)
+    axes[0][0].set_ylabel(ylabel)
+    axes[0][-1].legend(fontsize=8)
+    fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    return _save(fig, path)

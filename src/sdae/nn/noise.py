@@ -1,0 +1,125 @@
+"""Input corruption: the paper's salt-and-pepper noise, and Vincent et al.'s other kinds.
+
+Every function takes a clean batch ``x: [N, D]`` in [0, 1], a level, and a seeded
+``torch.Generator``, and returns a new corrupted tensor of the same shape; ``x`` is unchanged.
+
+Salt-and-pepper (paper §IV.B pseudo-code)::
+
+    thres = 1 - prob
+    if rnd < prob:   image[i][j] = 1
+    elif rnd > thres: image[i][j] = 0
+
+The pseudo-code is ambiguous about ``rnd``:
+
+* ``salt-and-pepper`` (default, "one-draw" reading): one uniform draw per pixel serves both
+  tests, so a pixel becomes 1 with probability p, 0 with probability p, and keeps its value
+  with probability 1 - 2p. At p = 0.5 every pixel is replaced: the image carries no
+  information and the best any denoiser can do is the mean image.
+* ``salt-and-pepper-fresh`` ("fresh-draw" reading): each test draws anew, so a pixel becomes
+  1 with probability p, 0 with probability (1 - p) p, and is kept with probability (1 - p)^2.
+  At p = 0.5 a quarter of the pixels survive.
+
+Also, as in Vincent et al. (2010, §4.2): ``masking`` sets each pixel to 0 with probability
+``level``; ``gaussian`` adds N(0, level^2) noise and clips to [0, 1].
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+
+from sdae.config.checks import NOISE_LEVELS, check_noise
+
+NoiseFn = Callable[[torch.Tensor, float, torch.Generator], torch.Tensor]
+
+
+class Buffers:
+    """Tensors a training loop reuses from step to step, by name; (re)allocated when first
+    asked for or when the shape changes. Writing into them instead of into new tensors saves
+    ~5 ms per [6000, 784] float tensor here (a new tensor's memory is faulted in afresh)."""
+
+    def __init__(self) -> None:
+        self._tensors: dict[str, torch.Tensor] = {}
+
+    def get(self, name: str, shape, dtype=torch.float32, device="cpu") -> torch.Tensor:
+        t = self._tensors.get(name)
+        if t is None or t.shape != shape or t.dtype != dtype or t.device != torch.device(device):
+            t = self._tensors[name] = torch.empty(shape, dtype=dtype, device=device)
+        return t
+
+
+def _uniform(shape, generator: torch.Generator, buffers: Buffers | None, name="r"):
+    """Uniform [0, 1) numbers drawn on the generator's device (so a CPU generator works for
+    CUDA data); the same numbers with or without a buffer."""
+    out = None if buffers is None else buffers.get(name, shape, device=generator.device)
+    return torch.rand(shape, generator=generator, device=generator.device, out=out)
+
+
+def _between(x: torch.Tensor, lo, hi, buffers: Buffers | None) -> torch.Tensor:
+    """``x`` clamped into [lo, hi] pixel by pixel: lo = hi = 1 is salt, 0 pepper, 0 / 1 kept
+    (for x in [0, 1]). One pass, and bit-identical to two masked fills, at a tenth of their
+    time here (measured: 2.9 ms against 30 ms for [6000, 784])."""
+    out = None if buffers is None else buffers.get("noisy", x.shape, x.dtype, x.device)
+    return torch.clamp(x, lo, hi, out=out)
+
+
+def _mask(r: torch.Tensor, op, value: float, like: torch.Tensor, buffers, name: str):
+    out = None if buffers is None else buffers.get(name, like.shape, like.dtype, like.device)
+    if out is None:
+        return op(r.to(like.device), value).to(like.dtype)
+    return op(r.to(like.device), value, out=out)
+
+
+def salt_and_pepper(x: torch.Tensor, p: float, generator: torch.Generator,
+                    buffers: Buffers | None = None) -> torch.Tensor:
+    """One-draw reading of the paper's pseudo-code: P(1) = p, P(0) = p, P(kept) = 1 - 2p.
+
+    ``x: [N, D]`` in [0, 1]; ``buffers`` (optional) holds the result and the temporaries,
+    so the result is overwritten by the next call with the same buffers.
+    """
+    r = _uniform(x.shape, generator, buffers)
+    salt = _mask(r, torch.lt, p, x, buffers, "lo")  # rnd < prob: 1
+    keep = _mask(r, torch.le, 1.0 - p, x, buffers, "hi")  # rnd > thres: 0
+    return _between(x, salt, keep, buffers)
+
+
+def salt_and_pepper_fresh(x: torch.Tensor, p: float, generator: torch.Generator,
+                          buffers: Buffers | None = None) -> torch.Tensor:
+    """Fresh-draw reading: P(1) = p, P(0) = (1 - p) p, P(kept) = (1 - p)^2."""
+    # both draws of an image are made together, so a batch's draws do not depend on how
+    # the images are split into batches
+    r1, r2 = _uniform((len(x), 2, *x.shape[1:]), generator, buffers).unbind(1)
+    salt = _mask(r1, torch.lt, p, x, buffers, "lo")
+    keep = _mask(r2, torch.le, 1.0 - p, x, buffers, "hi")
+    return _between(x, salt, torch.maximum(keep, salt, out=keep), buffers)  # salt comes last
+
+
+def masking(x: torch.Tensor, level: float, generator: torch.Generator) -> torch.Tensor:
+    """Masking noise: each pixel set to 0 with probability ``level``."""
+    return x.masked_fill(_uniform(x.shape, generator, None).to(x.device) < level, 0.0)
+
+
+def gaussian(x: torch.Tensor, sigma: float, generator: torch.Generator) -> torch.Tensor:
+    """Additive isotropic Gaussian noise of standard deviation ``sigma``, clipped to [0, 1]."""
+    z = torch.randn(x.shape, generator=generator, device=generator.device).to(x.device)
+    return (x + sigma * z).clamp_(0.0, 1.0)
+
+
+# The one table of noise names and ranges is sdae.config.checks.NOISE_LEVELS; each name is
+# that of its function here, with "-" for "_" (a missing function fails at import).
+NOISES: dict[str, tuple[NoiseFn, float, float]] = {
+    name: (globals()[name.replace("-", "_")], *levels) for name, levels in NOISE_LEVELS.items()
+}
+
+
+def corrupt(x: torch.Tensor, kind: str, level: float, generator: torch.Generator,
+            buffers: Buffers | None = None) -> torch.Tensor:
+    """Apply the noise ``kind`` at ``level`` to ``x: [N, D]``; level 0 returns ``x`` itself.
+    ``buffers`` lets the salt-and-pepper noises write into reused memory."""
+    check_noise(kind, level)
+    if level == 0:
+        return x
+    if buffers is not None and kind.startswith("salt-and-pepper"):
+        return NOISES[kind][0](x, level, generator, buffers)
+    return NOISES[kind][0](x, level, generator)

@@ -1,0 +1,177 @@
+"""Semi-supervised classification (``sdae semi``): the few labelled images and the unlabelled
+pool together, in two steps.
+
+1. **Graph labels** (:func:`graph_labels`). The paper's 784-100 stack is pretrained on the
+   pool as ``sdae sae`` pretrains it (:func:`sae_codes`), and label spreading (Zhou et al.,
+   2004) over a 20-NN graph of its codes carries the labels over the pool; the 50 images per
+   class the graph is surest of join the labelled ones with the graph's label.
+2. **FixMatch** (Sohn et al., 2020) with an EMA teacher (Tarvainen & Valpola, 2017)
+   (:func:`fixmatch`). Each step takes ``B`` labelled images and ``unlabelled_ratio x B``
+   images of the pool (the protocol's training images; never the test images). The
+   labelled ones, weakly augmented (a shift of up to a pixel, a left-right flip), give the
+   cross-entropy with their labels. The teacher, an exponential moving average of the
+   student's weights, labels the weak view of each pool image; where its confidence reaches
+   ``threshold`` the student must give that label to a strong view: two shifts, a flip, the
+   DAE's salt-and-pepper noise and a cutout.
+
+Why (paper protocol, seed 0, test accuracy % at 1 / 5 / 10 labels per class): FixMatch alone
+gave 42.7 / 66.8 / 73.0 on label draw 0 (the paper's recipe: 55.0 / 69.5 / 71.3); graph
+labels on PCA-50 first, 62.2 / 71.5 at 1 / 5; on the stack's codes, 60.5 / 74.3 / 78.2. The
+graph's top 50 labels per class are right 75 / 88 / 92 % of the time on the codes against
+71 / 83 / 88 % on PCA-50 (draws 0-4). Over label draws 0-4 (``sdae reproduce --preset
+beyond``) the recipe gives 56.8 / 68.6 / 76.2, +6.9 / +4.1 / +6.2 points over the paper's
+recipe on the same draws, in 191-321 s of training on 2 cores.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import warnings
+
+import numpy as np
+import torch
+from sklearn.decomposition import PCA
+from sklearn.semi_supervised import LabelSpreading
+from torch.nn import functional as F
+
+from sdae.config.classification import SemiConfig, paper_pretraining
+from sdae.nn.augment import augment
+from sdae.nn.convnets import DeepCNN
+from sdae.nn.loop import Progress, flush_denormals, lr_schedule, make_optimizer
+from sdae.nn.models import StackedAutoencoder, seeded
+from sdae.nn.noise import corrupt
+from sdae.nn.training import pretrain_stack
+from sdae.rng import Streams, derive_seed
+
+CUTOUT = 12  # side of the square the strong view blanks
+
+
+def cutout(x: torch.Tensor, size: int, generator: torch.Generator) -> torch.Tensor:
+    """``x: [N, 784]`` with a ``size`` x ``size`` square (centre uniform over the image,
+    clipped at its edges) set to 0 in each image."""
+    n = len(x)
+    centre = torch.randint(0, 28, (2, n, 1, 1), generator=generator, device=generator.device)
+    ys = torch.arange(28, device=x.device).view(1, 28, 1)
+    xs = torch.arange(28, device=x.device).view(1, 1, 28)
+    half = size // 2
+    square = ((ys - centre[0].to(x.device)).abs() <= half) & \
+        ((xs - centre[1].to(x.device)).abs() <= half)  # fmt: skip
+    return x.view(n, 28, 28).masked_fill(square, 0.0).view(n, 784)
+
+
+class Views:
+    """The weak and strong views, each drawn from its own stream."""
+
+    def __init__(self, rng: Streams, strong_noise: float) -> None:
+        self.weak_gen, self.strong_gen = rng.generator("weak"), rng.generator("strong")
+        self.strong_noise = strong_noise
+
+    def weak(self, x: torch.Tensor) -> torch.Tensor:
+        return augment(x, ("shift", "flip"), self.weak_gen)
+
+    def strong(self, x: torch.Tensor) -> torch.Tensor:
+        g = self.strong_gen
+        x = augment(augment(x, ("shift", "flip"), g), ("shift",), g)
+        return cutout(corrupt(x, "salt-and-pepper", self.strong_noise, g), CUTOUT, g)
+
+
+def sae_codes(pool: torch.Tensor, seed: int, iterations: int = 1000) -> np.ndarray:
+    """``[P, 100]``: the codes of the paper's 784-100 stack (weights from ``seed``),
+    pretrained on ``pool: [P, 784]`` with Table VII's schedule (``iterations`` steps, the
+    paper's 1000 by default), as ``sdae sae`` pretrains it (same streams)."""
+
+    sizes = (pool.shape[1], 100)
+    schedule = tuple(dataclasses.replace(t, iterations=iterations)
+                     for t in paper_pretraining(sizes))  # fmt: skip
+    with seeded(seed):
+        stack = StackedAutoencoder(sizes).to(pool.device)
+    pretrain_stack(stack, pool, schedule, Streams(seed, device=str(pool.device)))
+    with torch.no_grad():
+        return stack.encode(pool).cpu().numpy()
+
+
+def graph_labels(pool: torch.Tensor, labelled: np.ndarray, labels: np.ndarray,
+                 config: SemiConfig) -> tuple[np.ndarray, np.ndarray]:
+    """Label spreading (Zhou et al., 2004; scikit-learn's ``LabelSpreading``) over a
+    ``config.graph_neighbors``-NN graph of ``pool: [P, D]`` (on the features of
+    ``config.graph_features``: :func:`sae_codes` or PCA), from the labelled
+    positions ``labelled: [L]`` with ``labels: [L]``. Returns ``(positions, labels)`` of the
+    ``config.graph_per_class`` most confident other pool images of each class (the class the
+    graph gives them), most confident first. The stack's weights and PCA are seeded by
+    ``config.seed``."""
+
+    c = config
+    if c.graph_per_class == 0 or len(pool) <= len(labelled):
+        return np.array([], dtype=np.int64), np.array([], dtype=np.int64)
+    if c.graph_features == "sae":
+        features = sae_codes(pool, c.seed, c.graph_pretrain_iterations)
+    else:
+        x = pool.detach().cpu().numpy()
+        features = PCA(min(c.graph_components, *x.shape), random_state=c.seed).fit_transform(x)
+    target = np.full(len(features), -1)
+    target[labelled] = labels
+    spread = LabelSpreading(kernel="knn", n_neighbors=min(c.graph_neighbors, len(features) - 1),
+                            alpha=c.graph_alpha, max_iter=200)  # fmt: skip
+    with warnings.catch_warnings():  # "max_iter reached" is no error for our use
+        warnings.simplefilter("ignore")
+        dist = np.nan_to_num(spread.fit(features, target).label_distributions_)
+    classes = spread.classes_[dist.argmax(1)]
+    confidence = dist.max(1)
+    confidence[labelled] = -1.0  # already labelled: never picked again
+    picked = []
+    for k in np.unique(labels):
+        mine = np.flatnonzero((classes == k) & (confidence >= 0))
+        picked.append(mine[np.argsort(-confidence[mine], kind="stable")[: c.graph_per_class]])
+    positions = np.concatenate(picked)
+    return positions, classes[positions]
+
+
+def _update_teacher(teacher: DeepCNN, student: DeepCNN, decay: float) -> None:
+    with torch.no_grad():
+        for t, s in zip(teacher.parameters(), student.parameters()):
+            t.mul_(decay).add_(s.detach(), alpha=1 - decay)
+        for t, s in zip(teacher.buffers(), student.buffers()):  # batch-norm statistics
+            t.copy_(s)
+
+
+def fixmatch(x_l: torch.Tensor, y_l: torch.Tensor, pool: torch.Tensor, config: SemiConfig,
+             *, progress: bool = False) -> tuple[DeepCNN, list[float]]:
+    """Train on labelled ``x_l: [L, 784]``, ``y_l: [L]`` and the unlabelled ``pool:
+    [P, 784]``. Returns ``(the teacher in eval mode, cost of every step)``; the cost is the
+    labelled cross-entropy plus the masked pool term. Randomness: weights from
+    ``config.seed``; streams ``semi-labelled`` / ``-pool`` (which images), ``-weak`` /
+    ``-strong`` (views), ``-dropout``."""
+    c, rng = config, Streams(config.seed, "semi-", str(pool.device))
+    with seeded(c.seed):
+        student = DeepCNN(width=c.width).to_channels_last().to(pool.device)
+    teacher = copy.deepcopy(student).eval()
+    for p in teacher.parameters():
+        p.requires_grad_(False)
+    views, pick_l, pick_u = Views(rng, c.strong_noise), rng.generator("labelled"), \
+        rng.generator("pool")  # fmt: skip
+    opt = make_optimizer([(list(student.parameters()), c.lr)], "adam")
+    decay = lr_schedule(opt, "cosine", c.iterations)
+    history = torch.empty(c.iterations, device=pool.device)
+    n_u = c.unlabelled_ratio * c.batch_size
+    with seeded(derive_seed(rng.seed, "semi-dropout")), flush_denormals(), \
+            Progress(c.iterations, "FixMatch", progress) as bar:  # fmt: skip
+        for i in range(c.iterations):
+            li = torch.randint(0, len(x_l), (c.batch_size,), generator=pick_l, device=pick_l.device)
+            ui = torch.randint(0, len(pool), (n_u,), generator=pick_u, device=pick_u.device)
+            xb, yb, ub = views.weak(x_l[li]), y_l[li], pool[ui]
+            with torch.no_grad():
+                confidence, pseudo = F.softmax(teacher(views.weak(ub)), 1).max(1)
+            student.train()
+            logits = student(torch.cat([xb, views.strong(ub)]))
+            unlabelled = F.cross_entropy(logits[len(xb):], pseudo, reduction="none")
+            cost = F.cross_entropy(logits[: len(xb)], yb) + \
+                (unlabelled * (confidence >= c.threshold)).mean()  # fmt: skip
+            opt.zero_grad(set_to_none=True)
+            cost.backward()
+            opt.step()
+            decay.step()
+            _update_teacher(teacher, student, c.ema)
+            history[i] = cost.detach()
+            bar.update(i, history, "lower --lr")
+    return teacher.eval(), history.tolist()

@@ -1,0 +1,54 @@
+"""What every classification run writes: accuracies on the pool and the test images, the
+confusion matrix and its figure, and the metrics keys of ``sdae sae``'s metrics.json.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from sdae.data.fashion_mnist import CLASS_NAMES, N_CLASSES
+from sdae.data.splits import Split
+from sdae.evaluation import accuracy, confusion_matrix, predict
+from sdae.io import figures
+
+
+def one_per_class(labels: torch.Tensor) -> list[int]:
+    """Index of the first image of each class: the columns of the reconstruction grids."""
+    y = labels.cpu().numpy()
+    return [int(np.flatnonzero(y == c)[0]) for c in range(N_CLASSES) if (y == c).any()]
+
+
+def _classification_metrics(model, train: Split, test: Split, out: Path, title: str):
+    """Accuracy on the whole pool and on the test set, and the confusion matrix figure."""
+    def _predict(x):
+        return predict(model, x) if isinstance(model, torch.nn.Module) else model.predict(x)
+
+    pred_train, pred_test = _predict(train.x), _predict(test.x)
+    matrix = confusion_matrix(pred_test, test.y)
+    figures.confusion(out / "confusion.png", matrix, CLASS_NAMES, title)
+    return {
+        "train_accuracy": accuracy(pred_train, train.y),
+        "test_accuracy": accuracy(pred_test, test.y),
+        "confusion_matrix": matrix.tolist(),
+    }
+
+
+def classification_result(model, train: Split, test: Split, out: Path, title: str,
+                          *, pretrain: list[list[float]], finetune: list[float],
+                          seconds: float, n_labelled: int) -> dict[str, Any]:
+    """The metrics every classifier run writes (the keys of ``sdae sae``'s metrics.json)."""
+    return {
+        "pretrain_final_costs": [h[-1] for h in pretrain],
+        "finetune_final_cost": finetune[-1] if finetune else None,
+        **_classification_metrics(model, train, test, out, title),
+        "train_seconds": seconds,
+        "n_labelled": n_labelled,
+        "n_train": len(train),
+        "n_test": len(test),
+        "pretrain_cost_histories": pretrain,
+        "finetune_cost_history": finetune,
+    }

@@ -1,0 +1,133 @@
+"""``sdae dae``: train the denoising autoencoder of a config and measure how well it denoises
+(paper §IV.B, §V.A), written into a run folder.
+
+Like every ``run_*`` function, :func:`run_dae` checks the folder before the data loads and
+writes ``config.json``, the figures, the weights and, last, ``metrics.json`` into a staging
+folder that replaces ``out`` only when the run has finished
+(:func:`sdae.io.outputs.staged_dir`). The ``write_*`` functions do the same work into a
+folder that already exists (``sdae reproduce`` stages its own).
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from sdae.config.denoising import DaeConfig
+from sdae.data.fashion_mnist import N_PIXELS
+from sdae.data.splits import Split, load_splits
+from sdae.evaluation import denoising_scores, mean_image
+from sdae.io import figures
+from sdae.io.checkpoints import save_model
+from sdae.io.outputs import RESULT_FILE, check_out_dir, staged_dir, write_json
+from sdae.nn.convnets import ConvAutoencoder
+from sdae.nn.models import Autoencoder, seeded
+from sdae.nn.noise import corrupt
+from sdae.nn.training import reconstruction_cost, train_autoencoder
+from sdae.rng import Streams
+from sdae.runs.common import one_per_class
+
+
+def build_dae(config: DaeConfig) -> Autoencoder | ConvAutoencoder:
+    """The untrained DAE of ``config``: the paper's MLP, or the conv model."""
+    with seeded(config.seed):
+        if config.model == "conv":
+            return ConvAutoencoder(config.width, config.passthrough)
+        return Autoencoder(N_PIXELS, config.hidden, config.tied)
+
+
+def train_dae(config: DaeConfig, train: Split, *, progress: bool = False):
+    """Build and train the DAE of ``config`` on ``train.x: [N, 784]``.
+
+    Returns ``(model in eval mode, cost history, training seconds)``.
+    """
+    model = build_dae(config)
+    model.to(config.device)
+    start = time.perf_counter()
+    history = train_autoencoder(
+        model, train.x, config.train, Streams(config.seed, "train-", config.device),
+        desc=f"{'conv ' if config.model == 'conv' else ''}DAE noise {config.train_noise}",
+        progress=progress,
+    )  # fmt: skip
+    return model.eval(), history, time.perf_counter() - start
+
+
+def evaluate_dae(model: Autoencoder, config: DaeConfig, train: Split, test: Split,
+                 test_noise: float) -> tuple[dict[str, float], torch.Tensor, torch.Tensor]:
+    """Corrupt the test images at ``test_noise`` (seeded), denoise them, and score.
+
+    Returns ``(metrics, noisy [N, 784], denoised [N, 784])``.
+    """
+    noisy = corrupt(test.x, config.noise, test_noise,
+                    Streams(config.seed, device=config.device).generator("test-noise"))
+    test_cost, denoised = denoise(model, noisy, test.x)
+    scores = denoising_scores(test.x, noisy, denoised, mean_image(train.x))
+    return {"test_cost": test_cost, **scores}, noisy, denoised
+
+
+def denoise(model, noisy: torch.Tensor, clean: torch.Tensor | None = None, batch: int = 1000):
+    """``model``'s reconstruction of ``noisy: [N, 784]``, in batches (a U-Net's activations
+    for 10,000 images would take gigabytes). Returns ``(cost against clean or None, [N, 784])``.
+    """
+    model.eval()
+    parts, cost = [], 0.0
+    with torch.no_grad():
+        for i in range(0, len(noisy), batch):
+            xb = noisy[i : i + batch]
+            if clean is not None:
+                cost += float(reconstruction_cost(model(xb), clean[i : i + batch])) * len(xb)
+            parts.append(model.reconstruct(xb))
+    out = torch.cat(parts) if parts else noisy.clone()
+    return (cost / max(len(noisy), 1) if clean is not None else None), out
+
+
+def reconstruction_figure(path, test: Split, noisy, denoised, title: str) -> Path:
+    """Rows original / noisy / denoised, one test image per class (Figs 6, 8, 10, 11)."""
+    cols = one_per_class(test.y)
+    return figures.image_rows(
+        path, {"original": test.x[cols].cpu(), "noisy": noisy[cols].cpu(),
+               "denoised": denoised[cols].cpu()}, title,
+    )  # fmt: skip
+
+
+def run_dae(
+    config: DaeConfig,
+    out: str | Path,
+    *,
+    data_dir: str | Path | None = None,
+    progress: bool = False,
+    overwrite: bool = False,
+    download: bool = True,
+) -> dict[str, Any]:
+    """Train the denoising autoencoder of ``config`` and measure how well it denoises.
+
+    Writes ``config.json``, ``cost.png`` (Figs 5/7/9), ``reconstructions.png`` (rows
+    original / noisy / denoised, one test image per class, Figs 6/8/10/11),
+    ``model.safetensors`` and ``metrics.json``.
+    """
+    check_out_dir(out, overwrite)
+    train, test = load_splits(config.protocol, config.data_seed, config.device, data_dir, download)
+    with staged_dir(out, overwrite) as folder:
+        return write_dae(config, folder, train, test, progress=progress)
+
+
+def write_dae(config: DaeConfig, out: Path, train: Split, test: Split, *,
+              progress: bool = False) -> dict[str, Any]:
+    """The work of :func:`run_dae`, into the existing folder ``out``."""
+    write_json(out / "config.json", config)
+    model, history, seconds = train_dae(config, train, progress=progress)
+    scores, noisy, denoised = evaluate_dae(model, config, train, test, config.test_noise)
+    metrics = {
+        "final_cost": history[-1], **scores, "train_seconds": seconds,
+        "n_train": len(train), "n_test": len(test), "cost_history": history,
+    }  # fmt: skip
+    title = f"train noise {config.train_noise}"
+    figures.cost_curve(out / "cost.png", {"cost": history}, f"DAE training cost, {title}")
+    reconstruction_figure(out / "reconstructions.png", test, noisy, denoised,
+                          f"{title}, test noise {config.test_noise} ({config.noise})")
+    save_model(out / "model.safetensors", model, config)
+    write_json(out / RESULT_FILE, metrics)
+    return metrics

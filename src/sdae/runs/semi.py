@@ -1,0 +1,65 @@
+"""``sdae semi``: the labelled draw of an ``sdae sae`` run with the same seeds, and the
+protocol's whole unlabelled pool (never the test images), through :mod:`sdae.nn.semi`.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from sdae.config.checks import labels_text
+from sdae.config.classification import SemiConfig
+from sdae.data.splits import labelled_indices, load_splits
+from sdae.io import figures
+from sdae.io.checkpoints import save_model
+from sdae.io.outputs import RESULT_FILE, check_out_dir, staged_dir, write_json
+from sdae.nn.semi import fixmatch, graph_labels
+from sdae.runs.common import classification_result
+
+
+def run_semi(config: SemiConfig, out: str | Path, *, data_dir=None, progress: bool = False,
+             overwrite: bool = False, download: bool = True) -> dict[str, Any]:
+    """``sdae semi``: the labelled draw of ``config`` (as ``sdae sae`` draws it) and the
+    protocol's whole training pool. Writes what ``sdae sae`` writes: ``config.json``,
+    ``finetune_cost.png``, ``confusion.png``, ``model.safetensors`` and ``metrics.json``
+    (same keys; ``train_accuracy`` on the whole pool)."""
+
+    check_out_dir(out, overwrite)
+    train, test = load_splits(config.protocol, config.data_seed, config.device, data_dir, download)
+    with staged_dir(out, overwrite) as folder:
+        write_json(folder / "config.json", config)
+        metrics = write_semi(config, folder, train, test, progress=progress)
+        write_json(folder / RESULT_FILE, metrics)
+    return metrics
+
+
+def write_semi(config: SemiConfig, folder: Path, train, test, *, progress: bool = False
+               ) -> dict[str, Any]:
+    """Train on ``config``'s labelled draw of ``train`` and all of ``train`` as the pool;
+    write the figures and ``model.safetensors`` into ``folder``; return the metrics."""
+
+    idx = labelled_indices(train, config.labels_per_class, config.labels_seed)
+    start = time.perf_counter()
+    y_pool = train.y.cpu().numpy()
+    extra, extra_y = graph_labels(train.x, idx, y_pool[idx], config)
+    positions = torch.as_tensor(np.concatenate([idx, extra]), device=train.x.device)
+    y_l = torch.as_tensor(np.concatenate([y_pool[idx], extra_y]), device=train.x.device)
+    model, history = fixmatch(train.x[positions], y_l, train.x, config, progress=progress)
+    seconds = time.perf_counter() - start
+    labels = labels_text(config.labels_per_class)
+    figures.cost_curve(folder / "finetune_cost.png", {"cost": history},
+                       f"FixMatch, {labels} labels per class", log=True)  # fmt: skip
+    metrics = classification_result(
+        model, train, test, folder, f"FixMatch (semi), {labels} labels/class",
+        pretrain=[], finetune=history, seconds=seconds, n_labelled=len(idx),
+    )  # fmt: skip
+    # how good the graph's labels were: scored after training, against the pool's own labels
+    metrics["graph_labelled"] = len(extra)
+    metrics["graph_label_accuracy"] = float(np.mean(extra_y == y_pool[extra])) if len(extra) \
+        else None  # fmt: skip
+    save_model(folder / "model.safetensors", model, config)
+    return metrics
