@@ -59,7 +59,7 @@ QUICK = ["--quiet", "--protocol", "mini"]
     (["sae", "--device", "cuda:x"], "unknown device 'cuda:x'"),
     (["reproduce", "--device", "cuda:1x"], "unknown device 'cuda:1x'"),
     (["dae", "--data-dir", "notes.txt"], "notes.txt is a file, not a folder"),
-    (["dae", "--train-noise", "nan"], "training noise level nan is outside"),
+    (["dae", "--train-noise", "nan"], "--train-noise nan is outside"),
 ])  # fmt: skip
 def test_bad_input_is_one_line_and_writes_nothing(here, capsys, args, message):
     before = snapshot(here)

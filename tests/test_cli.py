@@ -44,7 +44,7 @@ def test_finished_run_is_not_overwritten(tmp_path, fmnist):
 
 
 @pytest.mark.parametrize("args,message", [
-    (["dae", "--train-noise", "0.7"], "training noise level 0.7 is outside [0.0, 0.5]"),
+    (["dae", "--train-noise", "0.7"], "--train-noise 0.7 is outside [0.0, 0.5]"),
     (["dae", "--test-noise", "-1"], "--test-noise -1.0 is outside"),
     (["dae", "--optimizer", "lbfgs"], "invalid choice: 'lbfgs'"),
     (["dae", "--iterations", "abc"], "invalid int value: 'abc'"),

@@ -23,7 +23,7 @@ def test_deep_cnn_shapes_and_channels_last_give_the_same_logits():
     ({"cnn_arch": "resnet"}, "unknown --cnn-arch 'resnet'"),
     ({"label_smoothing": 1.0}, "--label-smoothing 1.0 must lie in"),
     ({"cnn_augment": "rotate"}, "unknown augmentation 'rotate'"),
-    ({"cnn_schedule": "step"}, "unknown schedule 'step'"),
+    ({"cnn_schedule": "step"}, "unknown --cnn-schedule 'step'"),
 ])  # fmt: skip
 def test_bad_cnn_settings_are_one_line(flags, message):
     with pytest.raises(SdaeError, match=message):

@@ -67,7 +67,7 @@ def test_flags_land_where_the_table_says():
 
 def test_old_flat_config_files_still_load():
     dae = load_config("dae", OLD_DAE)
-    assert dae == from_flags("dae", {"train_noise": 0.1, "iterations": 20})
+    assert dae == from_flags("dae", {"train_noise": 0.1, "iterations": 20, "test_noise": 0.5})
     sae = load_config("sae", OLD_SAE)
     assert sae.labels_per_class is None and sae.finetune.lr_top == 0.2
     assert sae.finetune.augment == ("shift", "flip") and len(sae.pretrain) == 2

@@ -90,7 +90,7 @@ def test_conv_flags_take_the_conv_training_unless_told_otherwise():
     ({"model": "resnet"}, "unknown --model 'resnet'"),
     ({"model": "conv", "tied": True}, "--tied is a setting of the MLP DAE"),
     ({"model": "conv", "width": 0}, "--width must be a whole number >= 1"),
-    ({"model": "conv", "schedule": "step"}, "unknown schedule 'step'"),
+    ({"model": "conv", "schedule": "step"}, "unknown --schedule 'step'"),
 ])  # fmt: skip
 def test_bad_conv_settings_are_one_line(flags, message):
     with pytest.raises(SdaeError, match=message):

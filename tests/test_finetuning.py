@@ -117,10 +117,10 @@ def test_given_fields_override_the_recipe_and_config_round_trips():
 
 @pytest.mark.parametrize("field,value,message", [
     ("finetune_recipe", "fancy", "unknown fine-tuning recipe 'fancy'"),
-    ("finetune_schedule", "step", "unknown schedule 'step'"),
+    ("finetune_schedule", "step", "unknown --finetune-schedule 'step'"),
     ("input_dropout", 1.0, "input dropout 1.0 must lie in [0, 1)"),
     ("augment", "blur", "unknown augmentation 'blur'"),
-    ("finetune_batch_size", -1, "batch size must be >= 0"),
+    ("finetune_batch_size", -1, "--finetune-batch-size must be a whole number >= 0"),
 ])  # fmt: skip
 def test_bad_finetuning_settings(field, value, message):
     with pytest.raises(SdaeError, match=message.replace("[", r"\[").replace(")", r"\)")):

@@ -200,7 +200,7 @@ def test_library_api_round_trip(tmp_path):
 
 
 def test_baseline_config_validates_its_settings():
-    with pytest.raises(SdaeError, match="learning rate -1.0 must be a finite number >= 0"):
+    with pytest.raises(SdaeError, match="--lr-body -1.0 must be a finite number >= 0"):
         from_flags("baseline", {"model": "mlp", "lr_body": -1.0})
     with pytest.raises(SdaeError, match="has one layer"):
         from_flags("baseline", {"model": "mlp", "arch": "784"})

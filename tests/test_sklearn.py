@@ -180,7 +180,7 @@ def test_bad_dae_parameters_are_value_errors(digits, params, message):
         ({"hidden_sizes": ()}, "hidden_sizes must be a non-empty sequence"),
         ({"hidden_sizes": (10, 0)}, "each hidden size must be a whole number >= 1"),
         ({"input_dropout": 1.0}, r"input dropout 1.0 must lie in \[0, 1\)"),
-        ({"finetune_schedule": "step"}, "unknown schedule 'step'"),
+        ({"finetune_schedule": "step"}, "unknown finetune_schedule 'step'"),
     ],
 )
 def test_bad_classifier_parameters_are_value_errors(digits, params, message):

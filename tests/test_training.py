@@ -77,9 +77,9 @@ def test_nan_cost_is_a_clear_error():
 def test_bad_settings_rejected():
     with pytest.raises(SdaeError, match="unknown optimizer"):
         AutoencoderTraining(optimizer="lbfgs")
-    with pytest.raises(SdaeError, match="iterations must be at least 1"):
+    with pytest.raises(SdaeError, match="iterations must be a whole number >= 1"):
         AutoencoderTraining(iterations=0)
-    with pytest.raises(SdaeError, match="learning rate nan"):
+    with pytest.raises(SdaeError, match="lr nan must be a finite number"):
         AutoencoderTraining(lr=float("nan"))
 
 

@@ -79,8 +79,8 @@ def _add_dae(sub) -> None:
                    "the pixels impulse noise cannot have touched (default: %(default)s)")
     p.add_argument("--train-noise", type=float, default=d.train_noise,
                    help="noise level while training (default: %(default)s)")
-    p.add_argument("--test-noise", type=float, default=d.test_noise,
-                   help="noise level of the test images (default: %(default)s)")
+    p.add_argument("--test-noise", type=float,
+                   help="noise level of the test images (default: --train-noise)")
     p.add_argument("--noise", choices=list(NOISES), default=d.noise,
                    help="kind of noise; salt-and-pepper is the paper's pseudo-code read with one "
                    "draw per pixel, salt-and-pepper-fresh with a fresh draw per test "
@@ -148,11 +148,11 @@ def _finetuning(p) -> None:
         return (f"(recipe default: paper {getattr(paper, field)}, augmented "
                 f"{getattr(aug, field)})")
 
-    p.add_argument("--finetune-recipe", choices=[*RECIPES, "semi"], default="auto",
+    p.add_argument("--finetune-recipe", choices=RECIPES, default="auto",
                    help=f"paper: Tables II-IX, full-batch gradient descent; augmented: minibatch "
                    f"Adam with shift/flip augmentation and input dropout, for many labels; auto: "
-                   f"paper up to {AUTO_PAPER_MAX_LABELS} labels per class, else augmented; semi: "
-                   f"the semi-supervised recipe is a CNN, run `sdae semi`. The options below "
+                   f"paper up to {AUTO_PAPER_MAX_LABELS} labels per class, else augmented (for "
+                   f"few labels and the unlabelled pool, see `sdae semi`). The options below "
                    f"override the recipe (default: %(default)s)")
     p.add_argument("--lr-top", type=float,
                    help=f"learning rate of the softmax layer {default('lr_top')}")

@@ -10,13 +10,15 @@ there by these names, so there is one table of each. Torch-free.
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from sdae.errors import SdaeError
+from sdae.errors import SdaeError, SettingError
 
 if TYPE_CHECKING:
     pass
+from sdae.data.fashion_mnist import N_CLASSES, N_PIXELS
 from sdae.data.protocols import PROTOCOLS
 from sdae.devices import check_device
 from sdae.rng import check_seed
@@ -39,13 +41,17 @@ NOISE_LEVELS: dict[str, tuple[float, float]] = {
 AUGMENT_NAMES = ("flip", "shift")  # the functions are in sdae.augment
 
 
-def check_noise(kind: str, level: float, what: str = "noise level") -> None:
-    """Raise :class:`SdaeError` unless ``kind`` is known and ``level`` within its range."""
+def check_noise(kind: str, level: float, field: str = "noise_level",
+                kind_field: str = "noise") -> None:
+    """Raise :class:`SettingError` unless ``kind`` is known and ``level`` within its range
+    (``field`` / ``kind_field``: the settings that hold them, named in the message)."""
     if kind not in NOISE_LEVELS:
-        raise SdaeError(f"unknown noise {kind!r}; choose one of {', '.join(NOISE_LEVELS)}")
+        raise SettingError(kind_field, f"unknown {{name}} {kind!r}; choose one of "
+                           f"{', '.join(NOISE_LEVELS)}")  # fmt: skip
     low, high = NOISE_LEVELS[kind]
     if not (low <= level <= high):  # also rejects NaN
-        raise SdaeError(f"{what} {level} is outside [{low}, {high}] for {kind} noise")
+        raise SettingError(field, f"{{name}} {level} is outside [{low}, {high}] for {kind} "
+                           "noise")  # fmt: skip
 
 
 def parse_augment(value: str | Sequence[str]) -> tuple[str, ...]:
@@ -60,20 +66,32 @@ def parse_augment(value: str | Sequence[str]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(names))
 
 
-def check_schedule(name: str) -> None:
+def check_schedule(name: str, field: str = "schedule") -> None:
     if name not in SCHEDULES:
-        raise SdaeError(f"unknown schedule {name!r}; choose one of {', '.join(SCHEDULES)}")
+        raise SettingError(field, f"unknown {{name}} {name!r}; choose one of "
+                           f"{', '.join(SCHEDULES)}")  # fmt: skip
 
 
-def check_optimizer(name: str, lr: float, iterations: int, batch_size: int) -> None:
+def check_lr(lr: float, field: str = "lr", zero_ok: bool = False) -> None:
+    """A learning rate: finite and > 0 (or >= 0 where 0 freezes some weights and another
+    rate trains the rest)."""
+    low = ">= 0" if zero_ok else "above 0"
+    if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not math.isfinite(lr) \
+            or lr < 0 or (lr == 0 and not zero_ok):  # fmt: skip
+        why = "" if zero_ok or lr != 0 else " (0 would train nothing)"
+        raise SettingError(field, f"{{name}} {lr!r} must be a finite number {low}{why}")
+
+
+def check_optimizer(name: str, lr: float | None, iterations: int, batch_size: int) -> None:
+    """The settings every optimized training has, by their field names ``optimizer``,
+    ``lr`` (None: checked by the caller), ``iterations``, ``batch_size`` (0 = full batch)."""
     if name not in OPTIMIZERS:
-        raise SdaeError(f"unknown optimizer {name!r}; choose one of {', '.join(OPTIMIZERS)}")
-    if not (math.isfinite(lr) and lr >= 0.0):
-        raise SdaeError(f"learning rate {lr} must be a finite number >= 0")
-    if iterations < 1:
-        raise SdaeError(f"iterations must be at least 1, not {iterations}")
-    if batch_size < 0:
-        raise SdaeError(f"batch size must be >= 0 (0 = full batch), not {batch_size}")
+        raise SettingError("optimizer", f"unknown {{name}} {name!r}; choose one of "
+                           f"{', '.join(OPTIMIZERS)}")  # fmt: skip
+    if lr is not None:
+        check_lr(lr)
+    check_whole("iterations", iterations, 1)
+    check_whole("batch_size", batch_size, 0, " (0 = full batch)")
 
 
 def check_protocol(protocol: str) -> None:
@@ -96,11 +114,44 @@ def check_labels(config) -> None:
         return
     if isinstance(n, bool) or not isinstance(n, int) or n < 1:
         raise SdaeError(f"--labels-per-class {n!r}: give a whole number >= 1 or 'all'")
-    per_class = PROTOCOLS[config.protocol][0] or 6000
+    per_class = pool_per_class(config.protocol)
     if n > per_class:
-        raise SdaeError(f"--labels-per-class {n} is more than the {per_class} images per class "
-                        f"in the {config.protocol} protocol's pool; ask for fewer, or use "
-                        "--protocol full")  # fmt: skip
+        bigger = "" if config.protocol == "full" else ", or use --protocol full"
+        raise SettingError("labels_per_class", f"{{name}} {n} is more than the {per_class} "
+                           f"images per class in the {config.protocol} protocol's pool; ask "
+                           f"for fewer{bigger}")  # fmt: skip
+
+
+def pool_per_class(protocol: str) -> int:
+    """Images per class in ``protocol``'s training pool (Fashion-MNIST has 6000 of each)."""
+    return PROTOCOLS[protocol][0] or 6000
+
+
+def check_graph(config) -> None:
+    """``sdae semi``'s graph against its pool: the images it may label per class are those
+    the draw left unlabelled, and PCA has at most as many components as pixels."""
+    free = pool_per_class(config.protocol) - config.labels_per_class
+    if config.graph_per_class > free:
+        raise SettingError("graph_per_class", f"{{name}} {config.graph_per_class} is more than "
+                           f"the {free} unlabelled images per class of the {config.protocol} "
+                           f"protocol's pool ({pool_per_class(config.protocol)} per class, "
+                           f"{config.labels_per_class} labelled); ask for at most {free}")
+    if config.graph_components > N_PIXELS:
+        raise SettingError("graph_components", f"{{name}} {config.graph_components} is more "
+                           f"than the {N_PIXELS} pixels of an image; ask for at most "
+                           f"{N_PIXELS}")  # fmt: skip
+
+
+def check_neighbours(config) -> None:
+    """k-NN's ``k`` against the labelled images: with ``k`` as large as their number every
+    test image gets the same neighbours, and so the same class."""
+    per_class = config.labels_per_class or pool_per_class(config.protocol)
+    n, k = N_CLASSES * per_class, config.settings.k
+    if k >= n:
+        raise SettingError("settings.k", f"{{name}} {k} is not below the {n} labelled images "
+                           f"({N_CLASSES} classes x {per_class}): every test image would get "
+                           f"the same class; choose {{name}} {n - 1} or fewer, or more "
+                           "--labels-per-class")  # fmt: skip
 
 
 def check_sizes(sizes: tuple[int, ...]) -> None:
@@ -142,7 +193,8 @@ def labels_text(labels_per_class: int | None) -> str:
     return "all" if labels_per_class is None else str(labels_per_class)
 
 
-def check_whole(flag: str, value: object, low: int = 1) -> None:
+def check_whole(field: str, value: object, low: int = 1, note: str = "") -> None:
     """A count setting: an int (not a bool) of at least ``low``, else one line."""
-    if isinstance(value, bool) or not isinstance(value, int) or value < low:
-        raise SdaeError(f"{flag} must be a whole number >= {low}, not {value!r}")
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low:
+        raise SettingError(field, f"{{name}} must be a whole number >= {low}{note}, not "
+                           f"{value!r}")  # fmt: skip

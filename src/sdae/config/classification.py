@@ -21,7 +21,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sdae.config.checks import (
+    check_graph,
     check_labels,
+    check_lr,
+    check_neighbours,
     check_noise,
     check_optimizer,
     check_run,
@@ -135,7 +138,7 @@ class KnnSettings:
     k: int = 1
 
     def __post_init__(self) -> None:
-        check_whole("--k", self.k)
+        check_whole("k", self.k)
 
 
 @dataclass(frozen=True)
@@ -188,9 +191,9 @@ class CnnSettings:
     label_smoothing: float = 0.1
 
     def __post_init__(self) -> None:
-        check_optimizer("adam", self.lr, self.epochs, 0)
-        if self.epochs < 1 or self.batch_size < 1:
-            raise SdaeError("--epochs and --batch-size must be at least 1")
+        check_lr(self.lr)
+        check_whole("epochs", self.epochs)
+        check_whole("batch_size", self.batch_size)
         if self.arch not in CNN_ARCHS:
             raise SdaeError(f"unknown --cnn-arch {self.arch!r}; choose one of "
                             f"{', '.join(CNN_ARCHS)}")  # fmt: skip
@@ -232,6 +235,8 @@ class BaselineConfig:
                             f"not {type(self.settings).__name__}")  # fmt: skip
         check_run(self)
         check_labels(self)
+        if self.model == "knn":
+            check_neighbours(self)
 
 
 GRAPH_FEATURES = ("sae", "pca")
@@ -280,14 +285,11 @@ class SemiConfig:
                             "labels use `sdae baseline cnn`")  # fmt: skip
         check_labels(self)
         check_optimizer("adam", self.lr, self.iterations, self.batch_size)
-        for flag, value, low in (("--width", self.width, 1), ("--batch-size", self.batch_size, 1),
-                                 ("--unlabelled-ratio", self.unlabelled_ratio, 1),
-                                 ("--graph-per-class", self.graph_per_class, 0),
-                                 ("--graph-neighbors", self.graph_neighbors, 1),
-                                 ("--graph-components", self.graph_components, 1),
-                                 ("--graph-pretrain-iterations",
-                                  self.graph_pretrain_iterations, 1)):  # fmt: skip
-            check_whole(flag, value, low)
+        for field, low in (("width", 1), ("unlabelled_ratio", 1), ("graph_per_class", 0),
+                           ("graph_neighbors", 1), ("graph_components", 1),
+                           ("graph_pretrain_iterations", 1)):  # fmt: skip
+            check_whole(field, getattr(self, field), low)
+        check_graph(self)
         if self.graph_features not in GRAPH_FEATURES:
             raise SdaeError(f"--graph-features {self.graph_features!r}: choose one of "
                             f"{', '.join(GRAPH_FEATURES)}")  # fmt: skip
@@ -297,5 +299,5 @@ class SemiConfig:
             raise SdaeError(f"--threshold {self.threshold} must lie in (0, 1)")
         if not 0.0 <= self.ema < 1.0:
             raise SdaeError(f"--ema {self.ema} must lie in [0, 1)")
-        check_noise("salt-and-pepper", self.strong_noise, "--strong-noise")
+        check_noise("salt-and-pepper", self.strong_noise, "strong_noise")
         check_run(self)

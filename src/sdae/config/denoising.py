@@ -44,16 +44,16 @@ class DaeConfig:
     tied: bool = False
     width: int = 32
     train: AutoencoderTraining = AutoencoderTraining(noise_level=0.3)
-    test_noise: float = 0.5
+    test_noise: float = 0.3  # = train.noise_level; sdae dae defaults it to --train-noise
     protocol: str = "paper"
     seed: int = 0
     data_seed: int = 0
     device: str = "cpu"
 
     def __post_init__(self) -> None:
-        check_noise(self.train.noise, self.test_noise, "--test-noise")
-        check_whole("--hidden", self.hidden)
-        check_whole("--width", self.width)
+        check_noise(self.train.noise, self.test_noise, "test_noise")
+        check_whole("hidden", self.hidden)
+        check_whole("width", self.width)
         if self.model not in DAE_MODELS:
             raise SdaeError(f"unknown --model {self.model!r}; choose one of "
                             f"{', '.join(DAE_MODELS)}")  # fmt: skip
@@ -97,6 +97,6 @@ class RobustConfig:
 
     def __post_init__(self) -> None:
         for level in self.levels:
-            check_noise(self.noise, level, "test noise level")
-        check_noise(self.noise, self.dae_noise, "the DAEs' training noise")
+            check_noise(self.noise, level, "levels")
+        check_noise(self.noise, self.dae_noise, "dae_noise")
         check_run(self)

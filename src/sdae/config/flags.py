@@ -46,7 +46,7 @@ from sdae.config.classification import (
 from sdae.config.denoising import CONV_TRAINING, DaeConfig, RobustConfig
 from sdae.config.training import FINETUNE_RECIPES
 from sdae.config.tree import apply, from_json, has_path, to_jsonable
-from sdae.errors import SdaeError
+from sdae.errors import SdaeError, SettingError
 
 
 def format_config(config) -> str:
@@ -121,6 +121,7 @@ def _base(command: str, given: dict[str, object]):
     """The defaults that depend on other settings: the paper's pretraining for the
     architecture, the recipe for the label budget, the baseline's own settings."""
     labels = given.get("labels_per_class", 5)
+    run = {"protocol": given.get("protocol", "paper")}  # what the label budget is checked on
     if command == "semi":
         return SemiConfig()
     if command == "dae":
@@ -130,13 +131,13 @@ def _base(command: str, given: dict[str, object]):
     recipe = resolve_recipe(given.get("finetune_recipe") or "auto", labels)
     if command == "sae":
         return SaeConfig(sizes=sizes, pretrain=paper_pretraining(sizes), labels_per_class=labels,
-                         finetune_recipe=recipe, finetune=FINETUNE_RECIPES[recipe])
+                         finetune_recipe=recipe, finetune=FINETUNE_RECIPES[recipe], **run)
     model = given.get("model", "knn")
     if model == "mlp":
         settings = MlpSettings(sizes, recipe, FINETUNE_RECIPES[recipe])
     else:
         settings = BASELINES.get(model, KnnSettings)()
-    return BaselineConfig(model=model, settings=settings, labels_per_class=labels)
+    return BaselineConfig(model=model, settings=settings, labels_per_class=labels, **run)
 
 
 def from_flags(command: str, flags: dict[str, object]):
@@ -149,12 +150,17 @@ def from_flags(command: str, flags: dict[str, object]):
         raise SdaeError(f"{unknown[0]!r} is not a setting of sdae {command}")
     given = {k: _PARSE[k](v) if k in _PARSE else v for k, v in flags.items()
              if v is not None and v != ()}  # fmt: skip
-    base = _base(command, given)
+    names = {p: "--" + k.replace("_", "-") for k, p in table.items()}
+    try:
+        base = _base(command, given)
+    except SettingError as exc:
+        raise exc.renamed(names) from None
+    if command == "dae" and "test_noise" not in given:  # test on the noise it was trained on
+        given["test_noise"] = given.get("train_noise", base.train.noise_level)
     consumed = () if command in ("dae", "semi") else ("arch", "labels_per_class",
-                                                      "finetune_recipe", "model")
+                                                      "finetune_recipe", "model", "protocol")
     changes = {table[k]: v for k, v in given.items() if k not in consumed}
     changes = {p: v for p, v in changes.items() if has_path(base, p)}
-    names = {p: "--" + k.replace("_", "-") for k, p in table.items()}
     return apply(base, changes, names)
 
 

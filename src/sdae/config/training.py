@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sdae.config.checks import check_noise, check_optimizer, check_schedule, parse_augment
+from sdae.config.checks import check_lr, check_noise, check_optimizer, check_schedule, parse_augment
 from sdae.errors import SdaeError
 
 
@@ -38,7 +38,7 @@ class AutoencoderTraining:
     def __post_init__(self) -> None:
         check_optimizer(self.optimizer, self.lr, self.iterations, self.batch_size)
         check_schedule(self.schedule)
-        check_noise(self.noise, self.noise_level, "training noise level")
+        check_noise(self.noise, self.noise_level)
         if not 0.0 < self.sparsity_target < 1.0:
             raise SdaeError(f"sparsity target {self.sparsity_target} must lie in (0, 1)")
         if not self.sparsity_weight >= 0.0:
@@ -67,8 +67,9 @@ class Finetuning:
     augment: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
-        check_optimizer(self.optimizer, self.lr_top, self.iterations, self.batch_size)
-        check_optimizer(self.optimizer, self.lr_body, 1, 0)
+        check_optimizer(self.optimizer, None, self.iterations, self.batch_size)
+        check_lr(self.lr_top, "lr_top", zero_ok=True)
+        check_lr(self.lr_body, "lr_body", zero_ok=True)
         check_schedule(self.schedule)
         if not 0.0 <= self.input_dropout < 1.0:
             raise SdaeError(f"input dropout {self.input_dropout} must lie in [0, 1)")

@@ -18,7 +18,7 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-from sdae.errors import SdaeError
+from sdae.errors import SdaeError, SettingError
 
 
 def _split(changes: dict[str, Any]) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
@@ -53,13 +53,17 @@ def apply(node: Any, changes: dict[str, Any], names: dict[str, str] | None = Non
             items = getattr(node, head[:-2])
             per = {k: _per_item(v, len(items), names.get(f"{head}.{k}", k))
                    for k, v in sub.items()}  # fmt: skip
-            here[head[:-2]] = tuple(apply(item, {k: per[k][i] for k in per})
+            item_names = {k: names[f"{head}.{k}"] for k in sub if f"{head}.{k}" in names}
+            here[head[:-2]] = tuple(apply(item, {k: per[k][i] for k in per}, item_names)
                                     for i, item in enumerate(items))  # fmt: skip
         else:
             prefix = f"{head}."
             sub_names = {p[len(prefix):]: n for p, n in names.items() if p.startswith(prefix)}
             here[head] = apply(getattr(node, head), sub, sub_names)
-    return dataclasses.replace(node, **here) if here else node
+    try:
+        return dataclasses.replace(node, **here) if here else node
+    except SettingError as exc:  # name the setting as the user gave it
+        raise exc.renamed(names) from None
 
 
 def has_path(node: Any, path: str) -> bool:

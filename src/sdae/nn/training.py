@@ -220,7 +220,7 @@ def train_classifier(
     """
     if schedule not in SCHEDULES:
         raise SdaeError(f"unknown schedule {schedule!r}; choose one of {', '.join(SCHEDULES)}")
-    check_optimizer(optimizer, 0.0, iterations, batch_size)
+    check_optimizer(optimizer, None, iterations, batch_size)
     trained = [p for ps, lr in groups if lr > 0 for p in ps]
     if not trained:
         raise SdaeError("every learning rate is 0: nothing would be trained")

@@ -56,8 +56,9 @@ except ImportError as exc:  # scikit-learn < 1.6
         f"sdae.sklearn needs scikit-learn >= 1.6 (found {sklearn.__version__}); "
         "upgrade it: pip install -U 'scikit-learn>=1.6'"
     ) from exc
+from sdae.config.checks import check_whole
 from sdae.devices import check_device
-from sdae.errors import SdaeError
+from sdae.errors import SdaeError, SettingError
 from sdae.rng import check_seed
 
 #: rows per forward pass when transforming / predicting (bounds the memory of large inputs)
@@ -73,18 +74,22 @@ UNIT_TOLERANCE = 1e-5
 
 
 @contextmanager
-def as_value_error() -> Iterator[None]:
+def as_value_error(names: dict[str, str] | None = None) -> Iterator[None]:
     """sdae's own one-line errors (bad settings, a diverging cost) as the ``ValueError``
-    scikit-learn's conventions and checks expect, message unchanged."""
+    scikit-learn's conventions and checks expect: the command line's message, naming the
+    estimator's parameter (``names``: setting field -> parameter, where they differ)."""
     try:
         yield
+    except SettingError as exc:
+        raise ValueError(str(exc.renamed(names or {}))) from exc
     except SdaeError as exc:
         raise ValueError(str(exc)) from exc
 
 
 def check_int(value, name: str, low: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low:
-        raise ValueError(f"{name} must be a whole number >= {low}, not {value!r}")
+    """A count parameter, checked as the command line checks it (numpy integers too)."""
+    with as_value_error():
+        check_whole(name, value, low)
     return int(value)
 
 

@@ -151,7 +151,9 @@ class StackedAutoencoderClassifier(ClassifierMixin, BaseEstimator):
     def training_settings(self) -> tuple[AutoencoderTraining, Finetuning]:
         """The pretraining settings (one per layer, all equal) and the fine-tuning
         settings these parameters make; a bad value raises ``ValueError``."""
-        with as_value_error():
+        pretrain_names = {"lr": "pretrain_lr", "iterations": "pretrain_iterations",
+                          "optimizer": "pretrain_optimizer", "batch_size": "pretrain_batch_size"}
+        with as_value_error(pretrain_names):
             pretrain = AutoencoderTraining(
                 lr=check_float(self.pretrain_lr, "pretrain_lr"),
                 iterations=check_int(self.pretrain_iterations, "pretrain_iterations", 1),
@@ -160,6 +162,9 @@ class StackedAutoencoderClassifier(ClassifierMixin, BaseEstimator):
                 noise=self.noise,
                 noise_level=check_float(self.noise_level, "noise_level"),
             )
+        tune_names = {"iterations": "finetune_iterations", "optimizer": "finetune_optimizer",
+                      "batch_size": "finetune_batch_size", "schedule": "finetune_schedule"}
+        with as_value_error(tune_names):
             tune = Finetuning(
                 lr_top=check_float(self.lr_top, "lr_top"),
                 lr_body=check_float(self.lr_body, "lr_body"),
