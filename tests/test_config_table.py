@@ -3,6 +3,12 @@ nothing written; the `--protocol full` budget is accepted."""
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
+import time
+
 import pytest
 
 import sdae
@@ -10,6 +16,7 @@ from sdae.cli import main
 from sdae.config import from_flags
 from sdae.config.flags import FLAGS
 from sdae.errors import SdaeError
+from sdae.io.outputs import out_lock
 
 REFUSED = [
     (["sae", "--protocol", "mini", "--labels-per-class", "700"],
@@ -69,3 +76,41 @@ def test_semi_recipe_is_not_offered_by_help(capsys):
     with pytest.raises(SystemExit):
         main(["sae", "--help"])
     assert "semi" not in capsys.readouterr().out.split("--finetune-recipe")[1].split("--lr-top")[0]
+
+
+def test_a_second_writer_is_refused_with_the_first_ones_pid(tmp_path, capsys, fmnist):
+    out = tmp_path / "repro"
+    with out_lock(out):  # as another sdae process would hold it
+        assert main(["reproduce", "--preset", "smoke", "--out", str(out), "--quiet"]) == 2
+        assert main(["dae", "--iterations", "1", "--out", str(out), "--quiet"]) == 2
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 2 and all(f"another sdae process (pid {os.getpid()}) is writing to "
+                                 f"{out}" in line for line in err)  # fmt: skip
+    assert not out.exists() and not list(tmp_path.glob(".*"))  # the lock file went with it
+
+
+def test_sdae_data_from_the_environment_is_named(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("SDAE_DATA", str(tmp_path / "nowhere"))
+    monkeypatch.chdir(tmp_path)
+    assert main(["dae", "--out", "run"]) == 2
+    err = capsys.readouterr().err
+    assert "nowhere (from $SDAE_DATA) does not hold" in err and "unset it" in err
+    assert not (tmp_path / "run").exists()
+
+
+def test_sigterm_stops_a_run_cleanly(tmp_path, fmnist):
+    """SIGTERM during training: one line, exit 143, and no staging folder left behind."""
+    argv = [sys.executable, "-m", "sdae", "dae", "--protocol", "mini", "--hidden", "8",
+            "--iterations", "1000000", "--batch-size", "10", "--out", "run"]  # fmt: skip
+    proc = subprocess.Popen(argv, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)  # fmt: skip
+    deadline = time.monotonic() + 120
+    while not (tmp_path / ".run.partial").exists() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    time.sleep(1.0)  # into the training loop
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 128 + signal.SIGTERM, err
+    assert err.strip().splitlines()[-1] == ("sdae: terminated (SIGTERM); finished files are "
+                                            "intact, unfinished ones were not written")
+    assert sorted(p.name for p in tmp_path.iterdir()) == []

@@ -130,7 +130,7 @@ def locate_data(
     if explicit:
         folder = Path(explicit).expanduser()
         if not _complete(folder):
-            _explain(folder)
+            _explain(folder, "--data-dir" if data_dir else "$SDAE_DATA")
         return folder
     folders = search if search is not None else (cache_dir(), SYSTEM_DIR)
     for folder in folders:
@@ -147,9 +147,16 @@ def locate_data(
     raise SdaeError(f"Fashion-MNIST not found (looked in {looked}; {reason}): {_how_to_get()}")
 
 
-def _explain(folder: Path) -> None:
-    """Raise why a folder the user named is unusable: a file, unreadable, or files missing."""
-    fix = "pass --data-dir (or SDAE_DATA) the folder that holds the four IDX files"
+def _explain(folder: Path, origin: str = "--data-dir") -> None:
+    """Raise why a folder the user named (``origin``: ``--data-dir`` or ``$SDAE_DATA``) is
+    unusable: a file, unreadable, or files missing."""
+    if origin == "$SDAE_DATA":
+        fix = ("set $SDAE_DATA to the folder that holds the four IDX files, or unset it to "
+               "use the cache or Debian's package (and `sdae data` to download)")
+        folder_text = f"{folder} (from $SDAE_DATA)"
+    else:
+        fix = "pass --data-dir (or SDAE_DATA) the folder that holds the four IDX files"
+        folder_text = str(folder)
     try:
         if folder.is_file():
             raise SdaeError(f"{folder} is a file, not a folder; {fix}")
@@ -164,10 +171,9 @@ def _explain(folder: Path) -> None:
     if odd:
         raise SdaeError(f"{odd[0]} is a folder, not an IDX file; remove it and put the file there")
     missing = ", ".join(n for n in FILES if _file_in(folder, n) is None)
-    raise SdaeError(
-        f"{folder} does not hold the four Fashion-MNIST IDX files (missing {missing}; "
-        f".gz or plain); {_how_to_get()}"
-    )
+    how = fix if origin == "$SDAE_DATA" else _how_to_get()
+    raise SdaeError(f"{folder_text} does not hold the four Fashion-MNIST IDX files (missing "
+                    f"{missing}; .gz or plain); {how}")
 
 
 def read_split(folder: Path, split: str, verify: bool = True) -> tuple[np.ndarray, np.ndarray]:

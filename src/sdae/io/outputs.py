@@ -14,6 +14,7 @@ matching point: ``write <path>`` just before a file is renamed into place, ``ite
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import json
 import os
 import shutil
@@ -124,15 +125,44 @@ def staged_dir(out: str | Path, overwrite: bool = False, **rules: str) -> Iterat
     :func:`check_out_dir`'s keywords.
     """
     out = check_out_dir(out, overwrite, **rules)
-    stage = out.parent / f".{out.name}.partial"
-    shutil.rmtree(stage, ignore_errors=True)
-    stage.mkdir(parents=True)
-    try:
-        yield stage
-    except BaseException:
+    with out_lock(out):
+        out = check_out_dir(out, overwrite, **rules)  # again: it may have finished meanwhile
+        stage = out.parent / f".{out.name}.partial"
         shutil.rmtree(stage, ignore_errors=True)
-        raise
-    replace_dir(stage, out)
+        stage.mkdir(parents=True)
+        try:
+            yield stage
+        except BaseException:
+            shutil.rmtree(stage, ignore_errors=True)
+            raise
+        replace_dir(stage, out)
+
+
+@contextlib.contextmanager
+def out_lock(out: str | Path) -> Iterator[None]:
+    """Hold ``out`` for this process: an exclusive ``flock`` on ``.<name>.lock`` beside it,
+    which holds our pid. A second sdae process writing to the same ``out`` is refused in one
+    line that names the first one's pid (the kernel drops the lock when a process dies, so
+    a crash never leaves ``out`` locked)."""
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    path = out.parent / f".{out.name}.lock"
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            pid = os.pread(fd, 32, 0).decode(errors="replace").strip() or "unknown"
+            raise SdaeError(f"another sdae process (pid {pid}) is writing to {out}; wait for "
+                            "it to finish, or choose another --out") from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        try:
+            yield
+        finally:
+            path.unlink(missing_ok=True)
+    finally:
+        os.close(fd)
 
 
 def replace_dir(src: Path, dest: Path) -> None:

@@ -26,7 +26,7 @@ from sdae.data.fashion_mnist import load_fashion_mnist
 from sdae.data.protocols import PROTOCOLS
 from sdae.devices import check_device
 from sdae.errors import SdaeError
-from sdae.io.outputs import check_writable_parent, read_json, write_json
+from sdae.io.outputs import check_writable_parent, out_lock, read_json, write_json
 from sdae.reproduce.experiments import RESULT, experiment_config, read_result, run_experiment
 from sdae.reproduce.floor import preset_floor
 from sdae.reproduce.ladder import ladder_plan
@@ -104,8 +104,16 @@ def reproduce(preset_name: str, seeds: int, out: str | Path, *, jobs: int = 1,
     check_arguments(preset_name, seeds, jobs, device)
     preset, out = PRESETS[preset_name], Path(out)
     args = {"preset": preset_name, "seeds": seeds, "device": device, "sdae_version": __version__}
-    state = check_out(out, args)
+    check_out(out, args)
     load_fashion_mnist(data_dir)  # fail before any work if the data is missing or corrupt
+    with out_lock(out):  # one sdae process at a time writes a reproduction
+        return _resume(out, check_out(out, args), preset, args, jobs, data_dir, quiet, device)
+
+
+def _resume(out: Path, state: dict, preset: Preset, args: dict, jobs: int, data_dir,
+            quiet: bool, device: str) -> dict[str, Any]:
+    """Run what is not finished in ``out`` (``state``: its reproduce.json), then the report."""
+    seeds = args["seeds"]
     root = out / "experiments"
     todo = ladder_plan(seeds, preset.ladder_draws) if preset.ladder_draws else plan(seeds)
     # finished results are read and checked now, not after hours of work, and only once
