@@ -261,3 +261,21 @@ def test_help_says_what_the_model_expects(capsys):
     assert exc.value.code == 0
     text = capsys.readouterr().out
     assert "light garments on a black background" in text and "sdae denoise" in text
+
+
+def test_nothing_readable_writes_nothing_and_a_corrected_rerun_is_accepted(
+        tmp_path, run_dir, garments, capsys):  # fmt: skip
+    """Issue 17: every file unreadable leaves --out as it was; a run whose denoise.json
+    records failures does not block the corrected re-run."""
+    bad = tmp_path / "bad.png"
+    bad.write_bytes(b"not a png")
+    out = tmp_path / "out"
+    assert main(["denoise", str(bad), "--model", str(run_dir), "--out", str(out)]) == 1
+    assert "nothing written" in capsys.readouterr().err
+    assert not out.exists() and not list(tmp_path.glob(".out*"))
+    good = png(tmp_path / "shirt.png", garments[0])
+    assert main(["denoise", str(good), str(bad), "--model", str(run_dir), "--out", str(out)]) == 1
+    assert json.loads((out / "denoise.json").read_text())["failed"] == 1
+    capsys.readouterr()
+    assert main(["denoise", str(good), "--model", str(run_dir), "--out", str(out)]) == 0
+    assert json.loads((out / "denoise.json").read_text())["failed"] == 0

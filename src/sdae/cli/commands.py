@@ -115,7 +115,9 @@ def cmd_denoise(args, config=None) -> int:
             print(f"sdae: error: {record['error']}", file=sys.stderr)
         for name in [] if args.quiet else record["outputs"]:
             print(f"wrote {out / name}")
-    if not args.quiet:
+    if not s["written"]:
+        print(f"sdae: no file could be read; nothing written to {out}", file=sys.stderr)
+    elif not args.quiet:
         sheet = f"sheet in {out / s['sheet']}; " if s["sheet"] else ""
         print(f"{sheet}summary in {out / SUMMARY}")
     return 1 if s["failed"] else 0

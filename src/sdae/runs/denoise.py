@@ -108,11 +108,33 @@ def denoise_files(files: Sequence[str | Path], run_dir: str | Path, out: str | P
     if add_noise != 0:
         check_noise(kind, add_noise, "--add-noise")
     rules = {"result": SUMMARY, "marker": SUMMARY, "what": "denoise output"}
+    overwrite = overwrite or had_failures(out)  # a corrected re-run replaces a failed one
     check_out_dir(out, overwrite, **rules)
     noise = (kind, add_noise, Streams(seed).generator("denoise-noise")) if add_noise else None
     summary = {"model": str(Path(run_dir).resolve()), "model_class": type(model).__name__,
                "noise": kind, "noise_level": level, "add_noise": add_noise, "seed": seed,
-               "device": device, "files": [], "sheet": None, "failed": 0}  # fmt: skip
+               "device": device, "files": [], "sheet": None, "failed": 0,
+               "written": True}  # fmt: skip
+    try:
+        _denoise_into(out, overwrite, rules, files, model, noise, kind, summary)
+    except NothingDenoised:  # every file failed: --out is left as it was
+        summary["written"] = False
+    return summary
+
+
+class NothingDenoised(Exception):
+    """No file could be read: the staging folder is dropped, ``--out`` left untouched."""
+
+
+def had_failures(out: str | Path) -> bool:
+    """Whether ``out`` holds a denoise output in which some file could not be read."""
+    try:
+        return read_json(Path(out) / SUMMARY).get("failed", 0) > 0
+    except (OSError, SdaeError, AttributeError, TypeError):
+        return False
+
+
+def _denoise_into(out, overwrite, rules, files, model, noise, kind, summary) -> None:
     with staged_dir(out, overwrite, **rules) as stage:
         shown = []  # (title, clean, noisy, denoised) of each image, for the sheet
         for path, name in zip(files, output_names(files)):
@@ -123,8 +145,9 @@ def denoise_files(files: Sequence[str | Path], run_dir: str | Path, out: str | P
         if shown:
             summary["sheet"] = write_sheet(stage / "sheet.png", shown[:SHEET_COLUMNS], noise, kind)
         summary["failed"] = sum(r["error"] is not None for r in summary["files"])
+        if summary["failed"] == len(summary["files"]):
+            raise NothingDenoised
         write_json(stage / SUMMARY, summary)
-    return summary
 
 
 def _one_file(path: Path, name: str, model, folder: Path, noise):
