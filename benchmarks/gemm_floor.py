@@ -7,7 +7,7 @@ batch of 6000), one run measures, in interleaved rounds:
 - sdae's step: what ``train_autoencoder`` spends per iteration (noise, the closed-form step,
   fused Adam, the cost read-out), from the difference of a long and a short run, so that
   set-up is not counted;
-- the same step's five GEMMs alone (``sdae.floor.gemm_step``: ``addmm``/``mm`` at the same
+- the same step's five GEMMs alone (``sdae.reproduce.floor.gemm_step``: ``addmm``/``mm`` at the same
   shapes, same threads).
 
 ``gemm_share`` is GEMMs / step: 1.0 would be a step that costs nothing but its products.

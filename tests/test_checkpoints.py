@@ -20,7 +20,7 @@ from sdae.io.checkpoints import build, describe, load_model, save_model
 from sdae.nn.convnets import DeepCNN, SmallCNN
 from sdae.nn.models import Autoencoder, StackedAutoencoder, StackedClassifier, seeded
 
-RESAVE = "re-save the model with sdae.checkpoints.save_model"
+RESAVE = "re-save the model with sdae.io.checkpoints.save_model"
 AE_SPEC = {"class": "Autoencoder", "n_in": 784, "n_hidden": 16, "tied": False}
 
 

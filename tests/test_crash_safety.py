@@ -17,7 +17,7 @@ from sdae.errors import SdaeError
 from sdae.reproduce.runner import reproduce
 
 TIMINGS = {"wall_seconds", "train_seconds", "gemm_floor_seconds"}
-# (where the kill lands, the failpoint that fires there: see sdae.outputs.failpoint)
+# (where the kill lands, the failpoint that fires there: see sdae.io.outputs.failpoint)
 KILL_POINTS = [
     ("during a DAE's training", "iteration DAE noise 0.3 *"),
     ("during pretraining, layer 2 of architecture 1", "iteration pretrain 500-200-500 *"),

@@ -1,4 +1,4 @@
-"""Denoise, then classify (sdae.robustness) and its place in `sdae reproduce`."""
+"""Denoise, then classify (sdae.reproduce.robustness) and its place in `sdae reproduce`."""
 
 import torch
 

@@ -253,7 +253,7 @@ def test_no_labelled_rows_or_one_class_are_value_errors(digits):
 
 
 def test_dae_weights_are_train_autoencoders(digits):
-    """fit == sdae.models.seeded + Autoencoder + sdae.training.train_autoencoder with the
+    """fit == sdae.nn.models.seeded + Autoencoder + sdae.nn.training.train_autoencoder with the
     stream names of `sdae dae` (experiments.train_dae): bit for bit."""
     X = digits[0][:300]
     dae = DenoisingAutoencoder(hidden=24, noise_level=0.2, lr=0.005, iterations=60,

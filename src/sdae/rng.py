@@ -16,7 +16,7 @@ Stream names (prefix + name) used by sdae, all derived from ``--seed``:
 ``test-noise``         the noise on the test images
 =====================  ==========================================================
 
-The weights are drawn from ``--seed`` itself (:func:`sdae.models.seeded`), the label draw
+The weights are drawn from ``--seed`` itself (:func:`sdae.nn.models.seeded`), the label draw
 from ``--labels-seed`` and the paper's subsets from ``--data-seed`` (numpy generators).
 """
 

@@ -29,7 +29,7 @@ OPTIMIZERS = ("sgd", "adam")
 SCHEDULES = ("constant", "cosine", "onecycle")
 
 
-# noise name -> (lowest level, highest level); the functions are in sdae.noise
+# noise name -> (lowest level, highest level); the functions are in sdae.nn.noise
 NOISE_LEVELS: dict[str, tuple[float, float]] = {
     "salt-and-pepper": (0.0, 0.5),
     "salt-and-pepper-fresh": (0.0, 0.5),
@@ -38,7 +38,7 @@ NOISE_LEVELS: dict[str, tuple[float, float]] = {
 }
 
 
-AUGMENT_NAMES = ("flip", "shift")  # the functions are in sdae.augment
+AUGMENT_NAMES = ("flip", "shift")  # the functions are in sdae.nn.augment
 
 
 def check_noise(kind: str, level: float, field: str = "noise_level",

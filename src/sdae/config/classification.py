@@ -172,8 +172,8 @@ class MlpSettings:
 
 @dataclass(frozen=True)
 class CnnSettings:
-    """The CNN of Table X: ``arch`` ``deep`` (:class:`~sdae.models.DeepCNN`, the default)
-    or ``small`` (:class:`~sdae.models.SmallCNN`, sdae's earlier baseline), Adam at ``lr``
+    """The CNN of Table X: ``arch`` ``deep`` (:class:`~sdae.nn.convnets.DeepCNN`, the default)
+    or ``small`` (:class:`~sdae.nn.convnets.SmallCNN`, sdae's earlier baseline), Adam at ``lr``
     with ``schedule`` for ``epochs`` over the labelled set, each batch through ``augment``,
     cross-entropy with ``label_smoothing``.
 
@@ -244,8 +244,8 @@ GRAPH_FEATURES = ("sae", "pca")
 
 @dataclass(frozen=True)
 class SemiConfig:
-    """Semi-supervised training (:mod:`sdae.semi`): FixMatch (Sohn et al., 2020) with an EMA
-    teacher on a :class:`~sdae.models.DeepCNN` of ``width``, the labelled images and the
+    """Semi-supervised training (:mod:`sdae.nn.semi`): FixMatch (Sohn et al., 2020) with an EMA
+    teacher on a :class:`~sdae.nn.convnets.DeepCNN` of ``width``, the labelled images and the
     protocol's whole training pool. ``iterations`` Adam steps at ``lr`` (cosine decay), each
     on ``batch_size`` labelled images and ``unlabelled_ratio`` times as many pool images; a
     pool image counts when the teacher's confidence on its weak view reaches ``threshold``.

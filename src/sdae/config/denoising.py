@@ -34,7 +34,7 @@ class DaeConfig:
     ``--optimizer sgd`` gives the other reading. The test images get ``train.noise`` too.
 
     ``model``: ``mlp`` is the paper's network (``hidden``, ``tied``); ``conv`` is sdae's
-    convolutional DAE (:class:`sdae.models.ConvAutoencoder`, ``width`` channels), trained
+    convolutional DAE (:class:`sdae.nn.convnets.ConvAutoencoder`, ``width`` channels), trained
     by default with :data:`CONV_TRAINING`. It copies the pixels that impulse noise cannot
     have touched, except for Gaussian noise (see :attr:`passthrough`).
     """
@@ -83,7 +83,7 @@ ROBUST_LEVELS = (0.0, 0.05, 0.1, 0.2, 0.3, 0.4)
 
 @dataclass(frozen=True)
 class RobustConfig:
-    """Denoise, then classify (:mod:`sdae.robustness`): test images corrupted by ``noise``
+    """Denoise, then classify (:mod:`sdae.reproduce.robustness`): test images corrupted by ``noise``
     at each of ``levels``, classified raw and after each denoiser by classifiers trained
     on clean images; the DAEs are the ones trained at ``dae_noise``."""
 

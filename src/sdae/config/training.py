@@ -2,8 +2,8 @@
 
 These are the leaves of a run's config tree (:mod:`sdae.config`); they import no engine
 (torch), so building and checking a config, and ``sdae --help``, stay fast. The loops that
-use them are in :mod:`sdae.training`; the noises and augmentations they name are in
-:mod:`sdae.noise` and :mod:`sdae.augment`, whose names and ranges are listed here.
+use them are in :mod:`sdae.nn.training`; the noises and augmentations they name are in
+:mod:`sdae.nn.noise` and :mod:`sdae.nn.augment`, whose names and ranges are listed here.
 """
 
 from __future__ import annotations
@@ -52,7 +52,7 @@ class Finetuning:
     ``lr_top`` is the softmax layer's learning rate, ``lr_body`` the encoders' (0 freezes
     them). ``iterations`` counts optimizer steps; ``batch_size`` 0 is full batch.
     ``schedule``: ``constant``, or ``cosine`` decay of both rates to 0 over the run.
-    Each step's images pass through ``augment`` (names from :mod:`sdae.augment`), then
+    Each step's images pass through ``augment`` (names from :mod:`sdae.nn.augment`), then
     ``input_dropout`` (masking noise: each pixel set to 0 with that probability). The
     defaults are the paper's recipe: :data:`FINETUNE_RECIPES` names it and one for many labels.
     """
@@ -78,7 +78,7 @@ class Finetuning:
                             "give either a learning rate above 0")  # fmt: skip
         if not isinstance(self.augment, tuple) or parse_augment(self.augment) != self.augment:
             raise SdaeError(f"augment {self.augment!r}: give a tuple of distinct names from "
-                            "sdae.augment.AUGMENTATIONS (parse_augment('shift,flip') makes one)")
+                            "sdae.nn.augment.AUGMENTATIONS (parse_augment('shift,flip') makes one)")
 
 
 

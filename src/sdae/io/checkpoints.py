@@ -26,7 +26,7 @@ from sdae.io.outputs import atomic_write, to_jsonable
 from sdae.nn.convnets import ConvAutoencoder, DeepCNN, SmallCNN
 from sdae.nn.models import Autoencoder, StackedAutoencoder, StackedClassifier
 
-RESAVE = "re-save the model with sdae.checkpoints.save_model"
+RESAVE = "re-save the model with sdae.io.checkpoints.save_model"
 
 
 _SIZE = (lambda v: type(v) is int and v > 0, "a positive integer")  # type(): bool is no size

@@ -1,7 +1,7 @@
 """The GEMM floor: how fast this machine does the matrix products a training step needs.
 
 A full-batch autoencoder step on ``x: [N, D]`` with ``H`` hidden units is five GEMMs
-(paper §IV.B, :func:`sdae.training.closed_form_step`)::
+(paper §IV.B, :func:`sdae.nn.training.closed_form_step`)::
 
     h   = s(x~ W^T + b)        addmm  [N, D] x [D, H]
     z   = h W'^T + b'          addmm  [N, H] x [H, D]

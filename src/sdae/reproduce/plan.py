@@ -3,7 +3,7 @@
 An :class:`Experiment` is one DAE training (Figs 5-11; the paper's MLP, and sdae's conv
 DAE beside it), one stack's pretraining (Tables I, IV, VII, Fig. 12), one fine-tuning (a row
 of Tables II-IX, or the ten-label run of §VI.B), one baseline of Table X, or the
-denoise-then-classify experiment (:mod:`sdae.robustness`), for one seed. Its fields say
+denoise-then-classify experiment (:mod:`sdae.reproduce.robustness`), for one seed. Its fields say
 what it is; its :attr:`name`, the folder it is written to, is made here and nowhere
 else, and never parsed: the report finds experiments by their fields (:func:`select`).
 """
@@ -45,7 +45,7 @@ ROBUST_DAE_NOISE = 0.3
 @dataclass(frozen=True)
 class Experiment:
     """One experiment for one seed. ``kind``: dae | pretrain | finetune | knn | cnn | robust,
-    and for the method ladder (:mod:`sdae.ladder`) mlp | logreg | semi; ``arch``: 1-3
+    and for the method ladder (:mod:`sdae.reproduce.ladder`) mlp | logreg | semi; ``arch``: 1-3
     (:data:`ARCHS`); ``labels``: labelled images per class, None = all; ``model``: a DAE's
     network, ``mlp`` (the paper's) or ``conv``; ``draw``: the label draw (``labels_seed``),
     None = the seed itself (the paper preset)."""

@@ -21,7 +21,7 @@ class Preset:
     cnn_epochs: int
     conv_iterations: int = 1875
     conv_width: int = 32
-    ladder_draws: int = 0  # > 0: the method ladder (sdae.ladder) over this many label draws
+    ladder_draws: int = 0  # > 0: the method ladder (reproduce.ladder) over this many draws
     semi_iterations: int = 1800
 
 

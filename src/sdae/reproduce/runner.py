@@ -1,6 +1,6 @@
 """One command re-runs every experiment of the paper, resumably, and writes the report.
 
-The work is the list of experiments of :mod:`sdae.plan`, each run for every seed. Each
+The work is the list of experiments of :mod:`sdae.reproduce.plan`, each run for every seed. Each
 experiment is written into ``DIR/experiments/<name>.partial/`` and renamed to
 ``DIR/experiments/<name>/`` when finished (a folder rename is atomic), so a run killed at
 any moment, even by SIGKILL, resumes by skipping finished folders, and gives the same
@@ -135,7 +135,7 @@ def _resume(out: Path, state: dict, preset: Preset, args: dict, jobs: int, data_
 
 def gemm_floor(todo: list[Experiment], preset: Preset, device: str) -> float:
     """Seconds of the GEMMs alone in the preset's autoencoder trainings, measured now on this
-    machine (:mod:`sdae.floor`): what the run's wall time is set against."""
+    machine (:mod:`sdae.reproduce.floor`): what the run's wall time is set against."""
 
     configs = [experiment_config(e, preset, device) for e in todo
                if e.kind in ("dae", "pretrain")]  # fmt: skip

@@ -60,7 +60,7 @@ def fit_logreg(x: torch.Tensor, y: torch.Tensor, c: float = 1.0) -> tuple[Sklear
 def fit_mlp(x, y, sizes, settings: Finetuning, *, seed: int, rng: Streams | int,
             progress=False) -> tuple[StackedClassifier, list[float]]:  # fmt: skip
     """The stacked autoencoder's network from random weights (``seed``, no pretraining),
-    fine-tuned exactly as :func:`sdae.training.finetune` fine-tunes the pretrained one."""
+    fine-tuned exactly as :func:`sdae.nn.training.finetune` fine-tunes the pretrained one."""
     with seeded(seed):
         model = StackedClassifier(StackedAutoencoder(sizes))
     model.to(x.device)

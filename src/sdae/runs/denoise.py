@@ -7,7 +7,7 @@ black 0 (light garments on a black background). A file that cannot be read is re
 its error and the others are still denoised; a bad model or ``--out`` fails before any write.
 
 Everything is written into a staging folder beside ``out`` and swapped into place at the end
-(as :func:`sdae.outputs.staged_dir`): ``<name>.png`` (and ``<name>.npy`` for an array),
+(as :func:`sdae.io.outputs.staged_dir`): ``<name>.png`` (and ``<name>.npy`` for an array),
 ``<name>-noisy.png`` with ``add_noise``, ``sheet.png`` and, last, ``denoise.json``.
 """
 

@@ -36,7 +36,7 @@ class DenoisingAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
     """A denoising autoencoder ``n_features -> hidden -> n_features`` (paper §IV.A-B) as a
     scikit-learn transformer: ``transform`` gives the codes, ``denoise`` the reconstruction.
 
-    ``fit`` trains with :func:`sdae.training.train_autoencoder`, the loop ``sdae dae`` runs:
+    ``fit`` trains with :func:`sdae.nn.training.train_autoencoder`, the loop ``sdae dae`` runs:
     each iteration corrupts the clean rows with ``noise`` at ``noise_level`` (drawn afresh, or
     once with ``fixed_noise``) and takes one optimizer step on the cross-entropy (paper
     equation 2, summed over features, averaged over rows) between the reconstruction
@@ -50,7 +50,7 @@ class DenoisingAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
         ``W' = W^T`` (one weight matrix) instead of the paper's separate ``W, W'``.
     noise : {"salt-and-pepper", "salt-and-pepper-fresh", "masking", "gaussian"}, \
 default="salt-and-pepper"
-        The training corruption (:mod:`sdae.noise`): salt-and-pepper sets a feature to 1 or
+        The training corruption (:mod:`sdae.nn.noise`): salt-and-pepper sets a feature to 1 or
         to 0, each with probability ``noise_level`` (paper §IV.B); masking sets it to 0;
         gaussian adds N(0, noise_level^2) and clips to [0, 1].
     noise_level : float, default=0.1
@@ -72,7 +72,7 @@ default="salt-and-pepper"
     sparsity_target : float, default=0.05
         Target mean activation of the sparsity penalty, in (0, 1).
     random_state : int, RandomState or None, default=None
-        An int is sdae's ``--seed``: it draws the weights (:func:`sdae.models.seeded`) and
+        An int is sdae's ``--seed``: it draws the weights (:func:`sdae.nn.models.seeded`) and
         the streams ``train-noise`` / ``train-batches``; the same int gives bit-identical
         results on the CPU. None draws a seed from numpy's global generator at each fit.
     device : str, default="cpu"
@@ -83,7 +83,7 @@ default="salt-and-pepper"
 
     Attributes
     ----------
-    model_ : sdae.models.Autoencoder
+    model_ : sdae.nn.models.Autoencoder
         The trained network, in eval mode, on ``device``.
     loss_curve_ : list of float
         The training cost of every iteration (on the corrupted input).
@@ -131,7 +131,7 @@ default="salt-and-pepper"
         self.verbose = verbose
 
     def training_settings(self) -> AutoencoderTraining:
-        """The :class:`sdae.settings.AutoencoderTraining` these parameters make (validated:
+        """The :class:`sdae.config.training.AutoencoderTraining` these parameters make (validated:
         a bad value raises ``ValueError``)."""
         with as_value_error():
             return AutoencoderTraining(
@@ -158,7 +158,7 @@ default="salt-and-pepper"
         device, seed = device_of(self.device), seed_of(self.random_state)
         X = validate_data(self, X, dtype=(np.float64, np.float32))
         X = unit_interval(X, type(self).__name__)
-        with seeded(seed):  # as sdae.experiments.build_dae
+        with seeded(seed):  # as sdae.runs.build_dae
             model = Autoencoder(X.shape[1], hidden, tied)
         model.to(device)
         with as_value_error():

@@ -43,13 +43,13 @@ class StackedAutoencoderClassifier(ClassifierMixin, BaseEstimator):
     then
 
     1. pretrains the encoders greedily, layer by layer, on **every** row of ``X``, labelled
-       or not (:func:`sdae.training.pretrain_stack`): layer k is an autoencoder trained on the
+       or not (:func:`sdae.nn.training.pretrain_stack`): layer k is an autoencoder trained on the
        codes of layers 1..k-1, with the ``pretrain_*`` settings and the ``noise`` corruption;
     2. fine-tunes the whole network by backpropagation of the softmax cross-entropy on the
-       **labelled** rows only (:func:`sdae.training.finetune`), with the learning rate
+       **labelled** rows only (:func:`sdae.nn.training.finetune`), with the learning rate
        ``lr_top`` for the softmax layer and ``lr_body`` for the encoders (0 freezes them).
 
-    The fine-tuning defaults are the paper's recipe (:class:`sdae.settings.Finetuning`:
+    The fine-tuning defaults are the paper's recipe (:class:`sdae.config.training.Finetuning`:
     2000 full-batch gradient-descent steps at Table IX's 0.5 / 0.001); pretraining defaults
     to Adam at 0.01 without corruption, full batch, as ``sdae sae`` (500 steps here).
 
@@ -90,7 +90,7 @@ class StackedAutoencoderClassifier(ClassifierMixin, BaseEstimator):
 
     Attributes
     ----------
-    model_ : sdae.models.StackedClassifier
+    model_ : sdae.nn.models.StackedClassifier
         The fine-tuned network, in eval mode, on ``device``.
     classes_ : ndarray of shape (n_classes,)
         The labels of the labelled rows (``np.unique(y[y != -1])``), any comparable type.
@@ -214,7 +214,7 @@ class StackedAutoencoderClassifier(ClassifierMixin, BaseEstimator):
         if len(self.classes_) < 2:
             raise ValueError(f"y has one class ({self.classes_[0]!r}) among its labelled rows; "
                              "a classifier needs at least 2 classes")  # fmt: skip
-        with seeded(seed):  # as sdae.experiments.pretrain_model
+        with seeded(seed):  # as sdae.runs.pretrain_model
             model = StackedClassifier(StackedAutoencoder((X.shape[1], *sizes), tied),
                                       len(self.classes_))  # fmt: skip
         model.to(device)
