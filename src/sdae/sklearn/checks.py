@@ -5,8 +5,8 @@ Both call the training code the command line runs
 (:func:`sdae.nn.training.train_autoencoder`, :func:`sdae.nn.training.pretrain_stack`,
 :func:`sdae.nn.training.finetune`), with the same settings
 (:class:`sdae.config.training.AutoencoderTraining`,
-:class:`sdae.config.training.Finetuning`), the same models (:mod:`sdae.nn.models`, weights drawn by :func:`sdae.nn.models.seeded`) and the same named
-random streams (:class:`sdae.rng.Streams`): an integer ``random_state`` is a ``--seed``, and
+:class:`sdae.config.training.Finetuning`), the same models (:mod:`sdae.nn.models`,
+weights drawn by :func:`sdae.nn.models.seeded`) and the same named random streams (:class:`sdae.rng.Streams`): an integer ``random_state`` is a ``--seed``, and
 gives the weights ``sdae dae`` / ``sdae sae`` would give on the same data and settings.
 
 ::
