@@ -1,27 +1,12 @@
-"""scikit-learn estimators over sdae's training loops: a denoising autoencoder (a transformer)
-and a semi-supervised stacked-autoencoder classifier.
+"""What the estimators of :mod:`sdae.sklearn` check and share: parameters checked as the
+command line checks them (the same one-line messages, as ``ValueError`` naming the
+parameter), inputs checked to lie in [0, 1], seeds, devices, and batched inference.
 
-Both call the training code the command line runs
-(:func:`sdae.nn.training.train_autoencoder`, :func:`sdae.nn.training.pretrain_stack`,
-:func:`sdae.nn.training.finetune`), with the same settings
-(:class:`sdae.config.training.AutoencoderTraining`,
-:class:`sdae.config.training.Finetuning`), the same models (:mod:`sdae.nn.models`,
-weights drawn by :func:`sdae.nn.models.seeded`) and the same named random streams (:class:`sdae.rng.Streams`): an integer ``random_state`` is a ``--seed``, and
-gives the weights ``sdae dae`` / ``sdae sae`` would give on the same data and settings.
-
-::
-
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import MinMaxScaler
-    from sklearn.linear_model import LogisticRegression
-    from sdae.sklearn import DenoisingAutoencoder, StackedAutoencoderClassifier
-
-    pipe = make_pipeline(MinMaxScaler(clip=True), DenoisingAutoencoder(hidden=64),
-                         LogisticRegression(max_iter=1000))
-    pipe.fit(X_train, y_train).score(X_test, y_test)
-
-    # y == -1 marks unlabelled rows: pretraining sees every row, fine-tuning the labelled ones
-    clf = StackedAutoencoderClassifier(hidden_sizes=(100,), random_state=0).fit(X, y)
+Both estimators call the training code the command line runs (:mod:`sdae.nn.training`) with
+the same settings (:mod:`sdae.config.training`), the same models (:mod:`sdae.nn.models`,
+weights drawn by :func:`sdae.nn.models.seeded`) and the same named random streams
+(:class:`sdae.rng.Streams`): an integer ``random_state`` is a ``--seed``, and gives the
+weights ``sdae dae`` / ``sdae sae`` would give on the same data and settings.
 
 **Inputs.** ``X`` is ``[n_samples, n_features]`` of numbers in [0, 1] (pixels / 255, or any
 features scaled to that range): the reconstruction cost is the cross-entropy of the paper's
