@@ -129,3 +129,28 @@ def test_help_and_config_errors_load_no_engine():
             "assert not heavy, heavy")  # fmt: skip
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
+
+
+def test_the_lazy_api_and_its_type_checking_names_agree():
+    """``sdae.__init__``: the names the IDE block imports are the lazy API's, each from the
+    module the API says, and each resolves."""
+    import sdae
+
+    tree = ast.parse((ROOT / "__init__.py").read_text())
+    block = next(n for n in tree.body if _type_checking(n))
+    typed = {(n.module, a.name) for n in ast.walk(block) if isinstance(n, ast.ImportFrom)
+             for a in n.names}  # fmt: skip
+    lazy = {(module, name) for module, names in sdae.API.items() for name in names}
+    assert typed == lazy
+    assert all(getattr(sdae, name) is not None for _, name in lazy)
+
+
+@pytest.mark.parametrize("argv", [["dae", "--out", "FILE"], ["sae", "--data-dir", "/nowhere"]])
+def test_a_bad_out_or_data_folder_prints_no_config(argv, tmp_path, monkeypatch, capsys):
+    from sdae.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "FILE").write_text("mine")
+    assert main(argv) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and err.count("\n") == 1 and err.startswith("sdae: error: ")

@@ -22,7 +22,7 @@ __version__ = "0.1.0"
 
 # The public API, imported on first use: ``sdae --help`` and one-line errors need neither
 # torch's nor scikit-learn's start-up time (7 s before, here).
-_API = {
+API = {
     "sdae.config": ("BaselineConfig", "DaeConfig", "SaeConfig", "SemiConfig", "from_flags",
                     "load_config"),
     "sdae.config.training": ("AutoencoderTraining", "Finetuning"),
@@ -41,7 +41,7 @@ _API = {
     "sdae.runs.semi": ("run_semi",),
     "sdae.sklearn": ("DenoisingAutoencoder", "StackedAutoencoderClassifier"),
 }  # fmt: skip
-_HOME = {name: module for module, names in _API.items() for name in names}
+_HOME = {name: module for module, names in API.items() for name in names}
 __all__ = sorted([*_HOME, "__version__"])
 
 
@@ -57,7 +57,7 @@ def __dir__() -> list[str]:
     return sorted([*globals(), *_HOME])
 
 
-if TYPE_CHECKING:  # for type checkers and IDEs: the same names as _API (a test checks)
+if TYPE_CHECKING:  # for type checkers and IDEs: the same names as API (a test checks)
     from sdae.config import (
         BaselineConfig,
         DaeConfig,
