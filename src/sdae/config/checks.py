@@ -12,15 +12,11 @@ from __future__ import annotations
 import math
 import numbers
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
-from sdae.errors import SdaeError, SettingError
-
-if TYPE_CHECKING:
-    pass
 from sdae.data.fashion_mnist import N_CLASSES, N_PIXELS
 from sdae.data.protocols import PROTOCOLS
 from sdae.devices import check_device
+from sdae.errors import SdaeError, SettingError
 from sdae.rng import check_seed
 
 OPTIMIZERS = ("sgd", "adam")

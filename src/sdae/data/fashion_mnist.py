@@ -17,16 +17,11 @@ import functools
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 
 from sdae.data.idx import read_idx
 from sdae.errors import SdaeError
-
-if TYPE_CHECKING:
-    pass
-
 
 CLASS_NAMES = (
     "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",

@@ -9,15 +9,10 @@ import hashlib
 import math
 import zlib
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 
 from sdae.errors import SdaeError
-
-if TYPE_CHECKING:
-    pass
-
 
 IDX_MAGIC = {0x00000801: 1, 0x00000803: 3}  # unsigned-byte labels (1 dim), images (3 dims)
 

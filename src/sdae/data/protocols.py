@@ -6,16 +6,10 @@ is for previews. Torch-free: configs check label budgets against these sizes.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import numpy as np
 
 from sdae.data.fashion_mnist import N_CLASSES
 from sdae.errors import SdaeError
-
-if TYPE_CHECKING:
-    pass
-
 
 # images per class (train, test): the paper's subsets, everything, and a small preview
 PROTOCOLS = {"paper": (600, 60), "full": (None, None), "mini": (100, 30)}

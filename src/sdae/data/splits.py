@@ -5,21 +5,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import numpy as np
-import torch  # here: finding and checking the data needs no torch (fast `sdae data`)
-
-from sdae.data.fashion_mnist import FashionMNIST
-from sdae.data.protocols import PROTOCOLS
-from sdae.errors import SdaeError
-
-if TYPE_CHECKING:
-    import torch
 import torch
 
-from sdae.data.fashion_mnist import N_CLASSES, N_PIXELS, load_fashion_mnist
-from sdae.data.protocols import stratified_indices
+from sdae.data.fashion_mnist import N_CLASSES, N_PIXELS, FashionMNIST, load_fashion_mnist
+from sdae.data.protocols import PROTOCOLS, stratified_indices
+from sdae.errors import SdaeError
 
 
 @dataclass(frozen=True)
