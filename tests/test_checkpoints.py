@@ -48,8 +48,8 @@ MODELS = {
     "untied-ae": lambda: Autoencoder(784, 16),
     "tied-ae": lambda: Autoencoder(784, 16, tied=True),
     "untied-stack": lambda: StackedAutoencoder([784, 32, 16]),
-    "classifier-untied": lambda: StackedClassifier(StackedAutoencoder([784, 32, 16]), 10),
-    "classifier-tied": lambda: StackedClassifier(StackedAutoencoder([784, 32, 16], True), 10),
+    "classifier-untied": lambda: StackedClassifier([784, 32, 16], False, 10),
+    "classifier-tied": lambda: StackedClassifier([784, 32, 16], True, 10),
     "cnn": lambda: SmallCNN(10, 4),
     "deep-cnn": lambda: DeepCNN(10, 4),
 }
@@ -169,9 +169,8 @@ BAD_FILES = {
                    "must be a JSON object, not null"),
     "unknown-class": (lambda p: with_meta(p / "m", sdae_model=spec(**{"class": "Transformer"})),
                       "{p}: bad sdae_model metadata: unknown model class \"Transformer\"; expected "
-                      "one of Autoencoder, StackedAutoencoder, StackedClassifier, SmallCNN, "
-                      "ConvAutoencoder, DeepCNN; "
-                      f"{RESAVE}"),
+                      "one of Autoencoder, ConvAutoencoder, DeepCNN, SmallCNN, StackedAutoencoder, "
+                      f"StackedClassifier; {RESAVE}"),
     "no-class": (lambda p: with_meta(p / "m", sdae_model=spec(**{"class": ...})),
                  "unknown model class null"),
     "missing-field": (lambda p: with_meta(p / "m", sdae_model=spec(tied=...)),

@@ -13,7 +13,7 @@ from sdae.config.denoising import DaeConfig
 from sdae.config.training import AutoencoderTraining
 from sdae.io.checkpoints import save_model
 from sdae.io.outputs import write_json
-from sdae.nn.models import Autoencoder, StackedAutoencoder, StackedClassifier
+from sdae.nn.models import Autoencoder, StackedClassifier
 
 
 @pytest.fixture(scope="module")
@@ -163,7 +163,7 @@ def _not_a_dae(tmp_path, kind):
         folder.write_text("x")
     elif kind != "missing":
         folder.mkdir()
-    models = {"classifier": StackedClassifier(StackedAutoencoder((784, 20))),
+    models = {"classifier": StackedClassifier((784, 20)),
               "autoencoder-100": Autoencoder(100, 10)}  # fmt: skip
     if kind in models:
         save_model(folder / "model.safetensors", models[kind], {"protocol": "paper"})

@@ -14,7 +14,7 @@ from torch import distributed as dist
 from sdae.config.training import AutoencoderTraining, Finetuning
 from sdae.nn.convnets import SmallCNN
 from sdae.nn.distributed import shard
-from sdae.nn.models import Autoencoder, StackedAutoencoder, StackedClassifier, seeded
+from sdae.nn.models import Autoencoder, StackedClassifier, seeded
 from sdae.nn.training import finetune, train_autoencoder, train_classifier
 
 
@@ -37,7 +37,7 @@ def _train(case: str) -> dict[str, torch.Tensor]:
         train_autoencoder(model, x, settings, 0)
     elif case == "finetune":
         with seeded(0):
-            model = StackedClassifier(StackedAutoencoder((784, 30, 20)))
+            model = StackedClassifier((784, 30, 20))
         finetune(model, x, y, Finetuning(iterations=5), rng=1)
     else:  # a CNN with dropout: no equality with one process, but ranks stay in step
         with seeded(0):
@@ -74,7 +74,7 @@ def _untrained(case):
     with seeded(0):
         if case.startswith("dae"):
             return Autoencoder(784, 32, case == "dae-minibatch").state_dict()
-        return StackedClassifier(StackedAutoencoder((784, 30, 20))).state_dict()
+        return StackedClassifier((784, 30, 20)).state_dict()
 
 
 def test_ranks_stay_in_step_with_dropout(tmp_path):

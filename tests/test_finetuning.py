@@ -17,7 +17,7 @@ from sdae.config.training import FINETUNE_RECIPES, Finetuning
 from sdae.errors import SdaeError
 from sdae.io.outputs import to_jsonable
 from sdae.nn.augment import AUGMENTATIONS, augment, finetune_transform, flip, shift
-from sdae.nn.models import StackedAutoencoder, StackedClassifier, seeded
+from sdae.nn.models import StackedClassifier, seeded
 from sdae.nn.training import finetune, train_classifier
 from sdae.rng import Streams
 
@@ -129,7 +129,7 @@ def test_bad_finetuning_settings(field, value, message):
 
 def tiny_model():
     with seeded(0):
-        return StackedClassifier(StackedAutoencoder((784, 6)))
+        return StackedClassifier((784, 6))
 
 
 def test_cosine_schedule_equals_gradient_descent_with_cosine_rates_by_hand():

@@ -54,7 +54,7 @@ def test_training_steps_never_wait_for_the_host(what, monkeypatch):
     calls (the set-up and the returned history): none is made per step. The progress bar's
     NaN check, the one deliberate sync, is switched off here."""
     from sdae.config.training import AutoencoderTraining, Finetuning
-    from sdae.nn.models import Autoencoder, StackedAutoencoder, StackedClassifier
+    from sdae.nn.models import Autoencoder, StackedClassifier
     from sdae.nn.training import finetune, train_autoencoder
 
     monkeypatch.setattr("sdae.nn.loop.Progress.update", lambda *a, **k: None)
@@ -63,7 +63,7 @@ def test_training_steps_never_wait_for_the_host(what, monkeypatch):
 
     def run(steps):
         if what == "finetune":
-            clf = StackedClassifier(StackedAutoencoder((784, 32))).cuda()
+            clf = StackedClassifier((784, 32)).cuda()
             return lambda: finetune(clf, x, y, Finetuning(iterations=steps), rng=0)
         settings = AutoencoderTraining(iterations=steps, noise_level=0.1,
                                        batch_size=64 if what == "dae-minibatch" else 0)

@@ -74,7 +74,7 @@ def test_input_dropout_does_not_change_minibatches_or_augmentation(monkeypatch):
     for dropout in (0.1, 0.4):
         calls = record(monkeypatch, "augment", sdae.nn.augment)
         with seeded(0):
-            model = StackedClassifier(StackedAutoencoder((784, 6)))
+            model = StackedClassifier((784, 6))
         s = Finetuning(iterations=6, batch_size=8, augment=("flip",), input_dropout=dropout)
         finetune(model, x, y, s, rng=Streams(2, "finetune-"))
         runs.append(calls)

@@ -65,7 +65,7 @@ def test_lower_layers_frozen_while_higher_layer_pretrains(monkeypatch):
 
 
 def test_body_learning_rate_zero_trains_only_softmax():
-    model = StackedClassifier(small_stack())
+    model = StackedClassifier.from_stack(small_stack())
     x, y = torch.rand(30, 784, generator=gen()), torch.arange(30) % 10
     body, head = snapshot(model.stack), snapshot(model.head)
     finetune(model, x, y, Finetuning(lr_top=0.5, lr_body=0.0, iterations=10), rng=0)
@@ -185,7 +185,7 @@ def test_library_api_round_trip(tmp_path):
     x = torch.rand(80, 784, generator=gen(1))
     y = torch.arange(80) % 10
     with seeded(0):
-        model = sdae.StackedClassifier(sdae.StackedAutoencoder([784, 32, 16]))
+        model = sdae.StackedClassifier([784, 32, 16])
     histories = sdae.pretrain_stack(model.stack, x, [sdae.AutoencoderTraining(lr=0.01,
                                     iterations=5)] * 2, 0)  # fmt: skip
     assert [len(h) for h in histories] == [5, 5]

@@ -20,7 +20,7 @@ import sdae.sklearn.classifier
 from sdae.config.training import AutoencoderTraining, Finetuning
 from sdae.data.fashion_mnist import CLASS_NAMES
 from sdae.data.protocols import stratified_indices
-from sdae.nn.models import Autoencoder, StackedAutoencoder, StackedClassifier, seeded
+from sdae.nn.models import Autoencoder, StackedClassifier, seeded
 from sdae.nn.noise import corrupt
 from sdae.nn.training import finetune, pretrain_stack, train_autoencoder
 from sdae.rng import Streams
@@ -280,7 +280,7 @@ def test_classifier_weights_are_pretrain_stack_and_finetunes(digits):
                                        finetune_iterations=60, random_state=5).fit(X, y)
     pre, tune = clf.training_settings()
     with seeded(5):
-        model = StackedClassifier(StackedAutoencoder((64, 32, 16)), 10)
+        model = StackedClassifier((64, 32, 16), False, 10)
     x = torch.from_numpy(X.astype(np.float32))
     histories = pretrain_stack(model.stack, x, [pre, pre], Streams(5, device="cpu"))
     keep = y != -1

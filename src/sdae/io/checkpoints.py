@@ -1,8 +1,9 @@
 """Weights as safetensors, with the model's shape and the run's config inside the file.
 
-A checkpoint is self-describing: its safetensors metadata holds ``sdae_model`` (which class,
-with its sizes) and ``sdae_config`` (the run's config as JSON), so :func:`load_model` rebuilds
-the network without any pickle. ``config.json`` is also written beside it for people.
+A checkpoint is self-describing: its safetensors metadata holds ``sdae_model`` (the model's
+spec, :mod:`sdae.nn.spec`: its class name and fields) and ``sdae_config`` (the run's config as
+JSON), so :func:`load_model` rebuilds any registered network without any pickle.
+``config.json`` is also written beside it for people.
 
 A checkpoint is untrusted input: :func:`load_model` never unpickles, checks every field and
 compares the header's tensor names, shapes and dtypes with the described model before it
@@ -23,32 +24,10 @@ from torch import nn
 from sdae.devices import check_device
 from sdae.errors import SdaeError
 from sdae.io.outputs import atomic_write, to_jsonable
-from sdae.nn.convnets import ConvAutoencoder, DeepCNN, SmallCNN
-from sdae.nn.models import Autoencoder, StackedAutoencoder, StackedClassifier
+from sdae.nn import convnets, models  # noqa: F401  (registers sdae's models)
+from sdae.nn.spec import build_model, short, spec_dict, spec_from_dict, spec_of
 
 RESAVE = "re-save the model with sdae.io.checkpoints.save_model"
-
-
-_SIZE = (lambda v: type(v) is int and v > 0, "a positive integer")  # type(): bool is no size
-
-
-_FIELD_TYPES = {
-    "n_in": _SIZE, "n_hidden": _SIZE, "n_classes": _SIZE, "width": _SIZE,
-    "tied": (lambda v: type(v) is bool, "true or false"),
-    "passthrough": (lambda v: type(v) is bool, "true or false"),
-    "sizes": (lambda v: type(v) in (list, tuple) and len(v) >= 2 and all(_SIZE[0](s) for s in v),
-              "a list of two or more positive integers"),
-}  # fmt: skip
-
-
-_FIELDS = {
-    "Autoencoder": ("n_in", "n_hidden", "tied"),
-    "StackedAutoencoder": ("sizes", "tied"),
-    "StackedClassifier": ("sizes", "tied", "n_classes"),
-    "SmallCNN": ("n_classes", "width"),
-    "ConvAutoencoder": ("width", "passthrough"),
-    "DeepCNN": ("n_classes", "width"),
-}
 
 
 _ST_DTYPES = {torch.float32: "F32", torch.float64: "F64", torch.float16: "F16",
@@ -56,58 +35,15 @@ _ST_DTYPES = {torch.float32: "F32", torch.float64: "F64", torch.float16: "F16",
 
 
 def describe(model: nn.Module) -> dict[str, Any]:
-    """The constructor arguments that rebuild ``model``'s shape."""
-    if isinstance(model, Autoencoder):
-        return {"class": "Autoencoder", "n_in": model.n_in, "n_hidden": model.n_hidden,
-                "tied": model.tied}  # fmt: skip
-    if isinstance(model, StackedClassifier):
-        return {"class": "StackedClassifier", "sizes": list(model.stack.sizes),
-                "tied": model.stack.layers[0].tied,
-                "n_classes": model.head.out_features}  # fmt: skip
-    if isinstance(model, StackedAutoencoder):
-        return {"class": "StackedAutoencoder", "sizes": list(model.sizes),
-                "tied": model.layers[0].tied}  # fmt: skip
-    if isinstance(model, ConvAutoencoder):
-        return {"class": "ConvAutoencoder", "width": model.width, "passthrough": model.passthrough}
-    if isinstance(model, (SmallCNN, DeepCNN)):
-        kind = type(model).__name__
-        return {"class": kind, "n_classes": model.classifier[-1].out_features,
-                "width": model.features[0].out_channels}  # fmt: skip
-    raise TypeError(f"cannot describe {type(model).__name__}")
-
-
-def _check_spec(spec: Any) -> None:
-    """Raise :class:`SdaeError` unless ``spec`` is what :func:`describe` writes: a spec read
-    from a file could hold anything, and the constructors would fail on it obscurely."""
-    if not isinstance(spec, dict):
-        raise SdaeError(f"it must be a JSON object, not {_short(spec)}")
-    kind = spec.get("class")
-    if kind not in _FIELDS:
-        raise SdaeError(f"unknown model class {_short(kind)}; expected one of {', '.join(_FIELDS)}")
-    if set(spec) != {"class", *_FIELDS[kind]}:
-        raise SdaeError(f"{kind} needs exactly the fields {', '.join(_FIELDS[kind])}, "
-                        f"got {', '.join(k for k in spec if k != 'class') or 'none'}")  # fmt: skip
-    for name in _FIELDS[kind]:
-        valid, what = _FIELD_TYPES[name]
-        if not valid(spec[name]):
-            raise SdaeError(f"{kind} field {name!r} must be {what}, not {_short(spec[name])}")
+    """``model``'s spec as the JSON a checkpoint stores, e.g. ``{"class": "Autoencoder",
+    "n_in": 784, "n_hidden": 256, "tied": false}``; ``TypeError`` for an unregistered model."""
+    return spec_dict(spec_of(model))
 
 
 def build(spec: dict[str, Any]) -> nn.Module:
-    """The inverse of :func:`describe`: an untrained model of that shape."""
-    _check_spec(spec)
-    kind = spec["class"]
-    if kind == "Autoencoder":
-        return Autoencoder(spec["n_in"], spec["n_hidden"], spec["tied"])
-    if kind == "StackedAutoencoder":
-        return StackedAutoencoder(spec["sizes"], spec["tied"])
-    if kind == "StackedClassifier":
-        return StackedClassifier(StackedAutoencoder(spec["sizes"], spec["tied"]), spec["n_classes"])
-    if kind == "ConvAutoencoder":
-        return ConvAutoencoder(spec["width"], spec["passthrough"])
-    if kind == "DeepCNN":
-        return DeepCNN(spec["n_classes"], spec["width"])
-    return SmallCNN(spec["n_classes"], spec["width"])
+    """The inverse of :func:`describe`: an untrained model of that shape. The dict may come
+    from a file: any problem with it is one :class:`SdaeError` line."""
+    return build_model(spec_from_dict(spec))
 
 
 def save_model(path: str | Path, model: nn.Module, config: Any = None) -> Path:
@@ -160,7 +96,7 @@ def _metadata_json(path: Path, meta: dict[str, str], key: str, nullable: bool) -
         raise SdaeError(f"{path}: {key} metadata is not valid JSON ({exc}); {RESAVE}") from None
     if not (isinstance(value, dict) or (value is None and nullable)):
         want = "a JSON object or null" if nullable else "a JSON object"
-        raise SdaeError(f"{path}: {key} metadata must be {want}, not {_short(value)}; {RESAVE}")
+        raise SdaeError(f"{path}: {key} metadata must be {want}, not {short(value)}; {RESAVE}")
     return value
 
 
@@ -211,12 +147,6 @@ def _not_safetensors(path: Path, exc: Exception) -> str:
         return (f"{path} is a pickle or torch.save file, not safetensors, and sdae never unpickles "
                 f"(it can run code); {RESAVE}")  # fmt: skip
     return f"{path} is not a safetensors file ({detail}); give a model.safetensors written by sdae"
-
-
-def _short(value: Any) -> str:
-    """A value as JSON for a one-line message, cut short: it may be a megabyte of list."""
-    text = json.dumps(value, default=repr)
-    return text if len(text) <= 40 else text[:37] + "..."
 
 
 def _entry(shape: Any, dtype: str) -> str:

@@ -1,13 +1,18 @@
 """The convolutional networks: sdae's conv DAE (a small U-Net) and the CNN baselines of
 Table X (:class:`SmallCNN`, :class:`DeepCNN`). Same interface as :mod:`sdae.nn.models`:
-inputs ```[N, 784]`` of 28x28 images in [0, 1], flattened row by row.
+inputs ``[N, 784]`` of 28x28 images in [0, 1], flattened row by row; each network is built
+from the spec it keeps (``model.spec``, :mod:`sdae.nn.spec`).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
 from torch import nn
 from torch.nn import functional as F
+
+from sdae.nn.spec import ModelSpec, register
 
 
 def _double_conv(n_in: int, n_out: int) -> nn.Sequential:
@@ -17,6 +22,15 @@ def _double_conv(n_in: int, n_out: int) -> nn.Sequential:
     )  # fmt: skip
 
 
+@dataclass(frozen=True)
+class ConvAutoencoderSpec(ModelSpec):
+    """:class:`ConvAutoencoder`'s shape: channels at full resolution, pixels copied or not."""
+
+    width: int = 32
+    passthrough: bool = True
+
+
+@register(ConvAutoencoderSpec)
 class ConvAutoencoder(nn.Module):
     """A convolutional denoising autoencoder: a two-level U-Net (Ronneberger et al., 2015)
     on 28x28 images, 28 -> 14 -> 7 and back, with skip connections; ``width`` channels at
@@ -37,8 +51,9 @@ class ConvAutoencoder(nn.Module):
 
     def __init__(self, width: int = 32, passthrough: bool = True) -> None:
         super().__init__()
-        self.width, self.passthrough = width, passthrough
-        w = width
+        spec = self.spec = ConvAutoencoderSpec(width, passthrough)
+        self.width, self.passthrough = spec.width, spec.passthrough
+        w = spec.width
         self.enc1, self.enc2, self.bottom = (
             _double_conv(2, w),
             _double_conv(w, 2 * w),
@@ -82,6 +97,15 @@ class ConvAutoencoder(nn.Module):
         return torch.where(suspect, z, x) if self.passthrough else z
 
 
+@dataclass(frozen=True)
+class SmallCNNSpec(ModelSpec):
+    """:class:`SmallCNN`'s shape: classes, and channels of the first convolution."""
+
+    n_classes: int = 10
+    width: int = 32
+
+
+@register(SmallCNNSpec)
 class SmallCNN(nn.Module):
     """Two 3x3 conv blocks and a dense layer: the CNN baseline of Table X.
 
@@ -90,20 +114,24 @@ class SmallCNN(nn.Module):
 
     def __init__(self, n_classes: int = 10, width: int = 32) -> None:
         super().__init__()
+        spec = self.spec = SmallCNNSpec(n_classes, width)
+        w = spec.width
         self.features = nn.Sequential(
-            nn.Conv2d(1, width, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-            nn.Conv2d(width, 2 * width, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Conv2d(1, w, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Conv2d(w, 2 * w, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
         )  # fmt: skip
         self.classifier = nn.Sequential(
-            nn.Flatten(), nn.Dropout(0.25), nn.Linear(2 * width * 49, 128), nn.ReLU(),
-            nn.Dropout(0.25), nn.Linear(128, n_classes),
+            nn.Flatten(), nn.Dropout(0.25), nn.Linear(2 * w * 49, 128), nn.ReLU(),
+            nn.Dropout(0.25), nn.Linear(128, spec.n_classes),
         )  # fmt: skip
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """``x: [N, 784]`` -> class logits ``[N, n_classes]``."""
         return self.classifier(self.features(x.view(-1, 1, 28, 28)))
 
     @torch.no_grad()
     def predict(self, x: torch.Tensor) -> torch.Tensor:
+        """Class indices ``[N]``."""
         return self(x).argmax(dim=1)
 
 
@@ -112,6 +140,15 @@ def _conv_bn(n_in: int, n_out: int) -> list[nn.Module]:
             nn.ReLU(inplace=True)]  # fmt: skip
 
 
+@dataclass(frozen=True)
+class DeepCNNSpec(ModelSpec):
+    """:class:`DeepCNN`'s shape: classes, and channels of the first block."""
+
+    n_classes: int = 10
+    width: int = 32
+
+
+@register(DeepCNNSpec)
 class DeepCNN(nn.Module):
     """The CNN baseline of Table X, strong enough to stand beside the paper's 93.43 %: two
     blocks of two 3x3 convolutions with batch normalisation (``width`` then ``2 width``
@@ -123,22 +160,25 @@ class DeepCNN(nn.Module):
 
     def __init__(self, n_classes: int = 10, width: int = 32) -> None:
         super().__init__()
-        w = width
+        spec = self.spec = DeepCNNSpec(n_classes, width)
+        w = spec.width
         self.features = nn.Sequential(
             *_conv_bn(1, w), *_conv_bn(w, w), nn.MaxPool2d(2),
             *_conv_bn(w, 2 * w), *_conv_bn(2 * w, 2 * w), nn.MaxPool2d(2),
         )  # fmt: skip
         self.classifier = nn.Sequential(
             nn.Flatten(), nn.Dropout(0.3), nn.Linear(2 * w * 49, 256), nn.ReLU(inplace=True),
-            nn.Dropout(0.3), nn.Linear(256, n_classes),
+            nn.Dropout(0.3), nn.Linear(256, spec.n_classes),
         )  # fmt: skip
 
     def to_channels_last(self) -> DeepCNN:
         return self.to(memory_format=torch.channels_last)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """``x: [N, 784]`` -> class logits ``[N, n_classes]``."""
         return self.classifier(self.features(x.view(-1, 1, 28, 28)))
 
     @torch.no_grad()
     def predict(self, x: torch.Tensor) -> torch.Tensor:
+        """Class indices ``[N]``."""
         return self(x).argmax(dim=1)

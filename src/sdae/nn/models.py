@@ -1,5 +1,5 @@
-"""The networks: one-layer autoencoder, stacked autoencoder, softmax classifier on its code,
-and a small CNN baseline.
+"""The networks: one-layer autoencoder, stacked autoencoder and softmax classifier on its code,
+each built from the spec it keeps (``model.spec``, :mod:`sdae.nn.spec`).
 
 Notation follows the paper (§II.A-C, §IV.B): an autoencoder maps x to y = s(W x + b) and
 back to z = s(W' y + b'), s the logistic sigmoid. Decoders return *logits* (W' y + b') so that
@@ -10,10 +10,13 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 
 import torch
 from torch import nn
 from torch.nn import functional as F
+
+from sdae.nn.spec import ModelSpec, register
 
 
 @contextlib.contextmanager
@@ -26,6 +29,16 @@ def seeded(seed: int) -> Iterator[None]:
         yield
 
 
+@dataclass(frozen=True)
+class AutoencoderSpec(ModelSpec):
+    """:class:`Autoencoder`'s shape: ``n_in -> n_hidden -> n_in``, W' tied to W^T or not."""
+
+    n_in: int
+    n_hidden: int
+    tied: bool = False
+
+
+@register(AutoencoderSpec)
 class Autoencoder(nn.Module):
     """One sigmoid autoencoder ``n_in -> n_hidden -> n_in`` (paper §IV.B).
 
@@ -35,12 +48,13 @@ class Autoencoder(nn.Module):
 
     def __init__(self, n_in: int, n_hidden: int, tied: bool = False) -> None:
         super().__init__()
-        self.n_in, self.n_hidden, self.tied = n_in, n_hidden, tied
-        self.encoder = nn.Linear(n_in, n_hidden)
-        if tied:
-            self.decoder_bias = nn.Parameter(torch.zeros(n_in))
+        spec = self.spec = AutoencoderSpec(n_in, n_hidden, tied)
+        self.n_in, self.n_hidden, self.tied = spec.n_in, spec.n_hidden, spec.tied
+        self.encoder = nn.Linear(spec.n_in, spec.n_hidden)
+        if spec.tied:
+            self.decoder_bias = nn.Parameter(torch.zeros(spec.n_in))
         else:
-            self.decoder = nn.Linear(n_hidden, n_in)
+            self.decoder = nn.Linear(spec.n_hidden, spec.n_in)
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         """``x: [N, n_in]`` -> code ``y = s(W x + b): [N, n_hidden]``."""
@@ -62,6 +76,15 @@ class Autoencoder(nn.Module):
         return torch.sigmoid(self(x))
 
 
+@dataclass(frozen=True)
+class StackedAutoencoderSpec(ModelSpec):
+    """:class:`StackedAutoencoder`'s shape: the code sizes ``(784, ..., n)``, tied or not."""
+
+    sizes: tuple[int, ...]
+    tied: bool = False
+
+
+@register(StackedAutoencoderSpec)
 class StackedAutoencoder(nn.Module):
     """Autoencoders stacked as in paper §II.C: layer k encodes the code of layer k - 1.
 
@@ -72,9 +95,10 @@ class StackedAutoencoder(nn.Module):
 
     def __init__(self, sizes: Sequence[int], tied: bool = False) -> None:
         super().__init__()
-        self.sizes = tuple(int(s) for s in sizes)
+        spec = self.spec = StackedAutoencoderSpec(sizes, tied)
+        self.sizes = spec.sizes
         self.layers = nn.ModuleList(
-            Autoencoder(a, b, tied) for a, b in zip(self.sizes[:-1], self.sizes[1:])
+            Autoencoder(a, b, spec.tied) for a, b in zip(spec.sizes[:-1], spec.sizes[1:])
         )
 
     def encode(self, x: torch.Tensor, depth: int | None = None) -> torch.Tensor:
@@ -93,18 +117,45 @@ class StackedAutoencoder(nn.Module):
         return y
 
 
+@dataclass(frozen=True)
+class StackedClassifierSpec(ModelSpec):
+    """:class:`StackedClassifier`'s shape: its stack's sizes and ties, and the classes."""
+
+    sizes: tuple[int, ...]
+    tied: bool = False
+    n_classes: int = 10
+
+
+@register(StackedClassifierSpec)
 class StackedClassifier(nn.Module):
     """Stacked encoders with a softmax layer on the deepest code ``a(n)`` (paper Fig. 4).
 
-    ``forward`` returns class logits ``[N, 10]``; the softmax is inside the cross-entropy.
+    ``StackedClassifier(sizes, tied, n_classes)`` draws the stack's weights, then the softmax
+    layer's; :meth:`from_stack` puts a softmax layer on a stack built (and pretrained) before.
+    ``forward`` returns class logits ``[N, n_classes]``; the softmax is in the cross-entropy.
     """
 
-    def __init__(self, stack: StackedAutoencoder, n_classes: int = 10) -> None:
+    def __init__(self, sizes: Sequence[int], tied: bool = False, n_classes: int = 10) -> None:
+        if isinstance(sizes, StackedAutoencoder):
+            raise TypeError("StackedClassifier takes (sizes, tied, n_classes); to put a softmax "
+                            "layer on a built stack use StackedClassifier.from_stack(stack)")
         super().__init__()
-        self.stack = stack
-        self.head = nn.Linear(stack.sizes[-1], n_classes)
+        spec = self.spec = StackedClassifierSpec(sizes, tied, n_classes)
+        self.stack = StackedAutoencoder(spec.sizes, spec.tied)
+        self.head = nn.Linear(spec.sizes[-1], spec.n_classes)
+
+    @classmethod
+    def from_stack(cls, stack: StackedAutoencoder, n_classes: int = 10) -> StackedClassifier:
+        """A softmax layer (its weights drawn now) on ``stack``, which the model then holds."""
+        spec = StackedClassifierSpec(stack.spec.sizes, stack.spec.tied, n_classes)
+        model = cls.__new__(cls)
+        nn.Module.__init__(model)
+        model.spec, model.stack = spec, stack
+        model.head = nn.Linear(spec.sizes[-1], spec.n_classes)
+        return model
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """``x: [N, sizes[0]]`` -> class logits ``[N, n_classes]``."""
         return self.head(self.stack.encode(x))
 
     def body_parameters(self) -> list[nn.Parameter]:

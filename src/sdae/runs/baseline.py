@@ -26,7 +26,7 @@ from sdae.io.checkpoints import save_model
 from sdae.io.outputs import RESULT_FILE, check_out_dir, staged_dir, write_json
 from sdae.nn.augment import augment
 from sdae.nn.convnets import DeepCNN, SmallCNN
-from sdae.nn.models import StackedAutoencoder, StackedClassifier, seeded
+from sdae.nn.models import StackedClassifier, seeded
 from sdae.nn.training import (
     finetune,
     train_classifier,
@@ -62,7 +62,7 @@ def fit_mlp(x, y, sizes, settings: Finetuning, *, seed: int, rng: Streams | int,
     """The stacked autoencoder's network from random weights (``seed``, no pretraining),
     fine-tuned exactly as :func:`sdae.nn.training.finetune` fine-tunes the pretrained one."""
     with seeded(seed):
-        model = StackedClassifier(StackedAutoencoder(sizes))
+        model = StackedClassifier(sizes)
     model.to(x.device)
     history = finetune(model, x, y, settings, rng=rng, progress=progress)
     return model, history

@@ -16,7 +16,7 @@ from sdae.data.splits import Split, labelled_indices, load_splits
 from sdae.io import figures
 from sdae.io.checkpoints import save_model
 from sdae.io.outputs import RESULT_FILE, check_out_dir, staged_dir, write_json
-from sdae.nn.models import StackedAutoencoder, StackedClassifier, seeded
+from sdae.nn.models import StackedClassifier, seeded
 from sdae.nn.training import finetune, pretrain_stack
 from sdae.rng import Streams
 from sdae.runs.common import classification_result
@@ -26,7 +26,7 @@ def pretrain_model(config: SaeConfig, train: Split, *, progress: bool = False):
     """A :class:`StackedClassifier` of ``config.arch`` whose stack is pretrained greedily on
     the whole pool ``train.x`` (its softmax layer untrained). Returns ``(model, histories)``."""
     with seeded(config.seed):
-        model = StackedClassifier(StackedAutoencoder(config.sizes, config.tied))
+        model = StackedClassifier(config.sizes, config.tied)
     model.to(config.device)
     histories = pretrain_stack(model.stack, train.x, config.pretrain,
                                Streams(config.seed, device=config.device), progress=progress)

@@ -17,7 +17,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted
 
 from sdae.config.training import AutoencoderTraining, Finetuning
-from sdae.nn.models import StackedAutoencoder, StackedClassifier, seeded
+from sdae.nn.models import StackedClassifier, seeded
 from sdae.nn.training import finetune, pretrain_stack
 from sdae.rng import Streams
 from sdae.sklearn.checks import (
@@ -214,9 +214,8 @@ class StackedAutoencoderClassifier(ClassifierMixin, BaseEstimator):
         if len(self.classes_) < 2:
             raise ValueError(f"y has one class ({self.classes_[0]!r}) among its labelled rows; "
                              "a classifier needs at least 2 classes")  # fmt: skip
-        with seeded(seed):  # as sdae.runs.pretrain_model
-            model = StackedClassifier(StackedAutoencoder((X.shape[1], *sizes), tied),
-                                      len(self.classes_))  # fmt: skip
+        with seeded(seed):  # as sdae.runs.sae.pretrain_model
+            model = StackedClassifier((X.shape[1], *sizes), tied, len(self.classes_))
         model.to(device)
         x = to_tensor(X, device)
         with as_value_error():
