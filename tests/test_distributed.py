@@ -1,5 +1,7 @@
 """Data parallelism (torch.distributed, gloo): two local processes give the one-process step
-within float tolerance, and under torchrun rank 0 alone writes the outputs."""
+within float tolerance (the autoencoders, fine-tuning, FixMatch), ranks stay in step where
+batch norm or dropout make them differ from one process, and under torchrun rank 0 alone
+writes the outputs."""
 
 import json
 import os
@@ -10,12 +12,45 @@ import pytest
 import torch
 import torch.multiprocessing as mp
 from torch import distributed as dist
+from torch import nn
 
+from sdae.config.classification import SemiConfig
 from sdae.config.training import AutoencoderTraining, Finetuning
-from sdae.nn.convnets import SmallCNN
+from sdae.nn import semi
+from sdae.nn.convnets import DeepCNN, SmallCNN
 from sdae.nn.distributed import shard
 from sdae.nn.models import Autoencoder, StackedClassifier, seeded
 from sdae.nn.training import finetune, train_autoencoder, train_classifier
+
+# 7 labelled and 21 pool images a step: both split unevenly over two ranks (4 + 3, 11 + 10),
+# so a term weighted by the wrong share would show. Threshold 0.01: every pool image counts
+# (a softmax over 10 classes peaks at 0.1 or more), so no rounding flips one between runs.
+SEMI = SemiConfig(labels_per_class=2, iterations=4, batch_size=7, unlabelled_ratio=3,
+                  width=4, threshold=0.01, ema=0.5, protocol="mini")  # fmt: skip
+
+
+class PlainCNN(DeepCNN):
+    """The DeepCNN without batch norm and dropout, the two things that depend on which rows
+    a rank holds: its two-process FixMatch equals one process up to float rounding."""
+
+    def __init__(self, n_classes: int = 10, width: int = 32) -> None:
+        super().__init__(n_classes, width)
+        self.features = nn.Sequential(*[nn.Identity() if isinstance(m, nn.BatchNorm2d) else m
+                                        for m in self.features])  # fmt: skip
+        for m in self.classifier:
+            if isinstance(m, nn.Dropout):
+                m.p = 0.0
+
+
+def _fixmatch(case: str) -> dict[str, torch.Tensor]:
+    x, y = _data()
+    original = semi.DeepCNN
+    semi.DeepCNN = PlainCNN if case == "fixmatch" else DeepCNN
+    try:
+        teacher, history = semi.fixmatch(x[:20], y[:20], x, SEMI)
+    finally:
+        semi.DeepCNN = original
+    return {**teacher.state_dict(), "history": torch.tensor(history)}
 
 
 def _data(n=90, d=784, seed=0):
@@ -35,6 +70,8 @@ def _train(case: str) -> dict[str, torch.Tensor]:
             lr=0.01, iterations=4, optimizer="adam", noise="salt-and-pepper", noise_level=0.2,
             batch_size=32 if tied else 0, fixed_noise=not tied)
         train_autoencoder(model, x, settings, 0)
+    elif case.startswith("fixmatch"):
+        return _fixmatch(case)
     elif case == "finetune":
         with seeded(0):
             model = StackedClassifier((784, 30, 20))
@@ -61,7 +98,7 @@ def _two_ranks(tmp_path, case):
     return [torch.load(tmp_path / f"rank{r}.pt") for r in (0, 1)]
 
 
-@pytest.mark.parametrize("case", ["dae-full-batch", "dae-minibatch", "finetune"])
+@pytest.mark.parametrize("case", ["dae-full-batch", "dae-minibatch", "finetune", "fixmatch"])
 def test_two_processes_equal_one(tmp_path, case):
     one = _train(case)
     for weights in _two_ranks(tmp_path, case):
@@ -71,14 +108,19 @@ def test_two_processes_equal_one(tmp_path, case):
 
 
 def _untrained(case):
-    with seeded(0):
+    with seeded(0 if case != "fixmatch" else SEMI.seed):
         if case.startswith("dae"):
             return Autoencoder(784, 32, case == "dae-minibatch").state_dict()
+        if case == "fixmatch":
+            return PlainCNN(width=SEMI.width).state_dict()
         return StackedClassifier((784, 30, 20)).state_dict()
 
 
-def test_ranks_stay_in_step_with_dropout(tmp_path):
-    a, b = _two_ranks(tmp_path, "cnn")
+@pytest.mark.parametrize("case", ["cnn", "fixmatch-batch-norm"])
+def test_ranks_stay_in_step_with_dropout_and_batch_norm(tmp_path, case):
+    """Each rank drops its own units and normalises its own rows, yet every rank ends with
+    the same weights, the same running statistics (rank 0's) and the same cost history."""
+    a, b = _two_ranks(tmp_path, case)
     assert all(torch.equal(a[k], b[k]) for k in a)
 
 

@@ -7,9 +7,14 @@ gradients on its share of the step's images (:func:`shard`, contiguous rows), an
 so every rank applies the same update: the step of one process on the whole batch, up to
 float rounding. What this does not split: the noise draw and the augmentation of each step
 (every rank draws the whole step's, which keeps the streams, and so the results, those of
-one process), and batch normalisation statistics (each rank normalises its own share, as
-DistributedDataParallel does). gloo carries the gradients on CPU, nccl on CUDA. A single
-process (no ``torchrun``) never touches ``torch.distributed``.
+one process), and batch normalisation statistics: each rank normalises its own share, as
+DistributedDataParallel does, and after every step rank 0's running statistics replace the
+others' (:func:`broadcast_buffers`, DDP's ``broadcast_buffers``), so every rank holds the
+same model. Dropout draws per row of a rank's share from torch's global generator, seeded
+per rank (:func:`per_rank`) so that two ranks never drop the same units of their rows.
+gloo carries the gradients on CPU, nccl on CUDA. A single process (no ``torchrun``) never
+touches ``torch.distributed``. The training loops use all this through
+:class:`sdae.nn.loop.TrainingLoop`.
 """
 
 from __future__ import annotations
@@ -80,6 +85,27 @@ def reduce_cost(cost: torch.Tensor, share: float) -> torch.Tensor:
     total = cost.detach().reshape(1).mul(share)
     dist.all_reduce(total)
     return total[0]
+
+
+def broadcast_buffers(buffers: Iterable[torch.Tensor]) -> None:
+    """Overwrite the floating-point ``buffers`` (batch-norm running statistics) with rank 0's,
+    in one broadcast. Integer buffers (batch-norm's step count) are the same on every rank."""
+    floats = [b for b in buffers if b.is_floating_point()]
+    if not active() or not floats:
+        return
+    flat = torch.cat([b.reshape(-1) for b in floats])
+    dist.broadcast(flat, src=0)
+    offset = 0
+    for b in floats:
+        b.copy_(flat[offset : offset + b.numel()].view_as(b))
+        offset += b.numel()
+
+
+def per_rank(stream: str) -> str:
+    """The name of a random stream each rank draws apart (dropout over its own rows):
+    ``stream`` in one process and on rank 0, ``stream@rank<k>`` on rank k > 0."""
+    rank = rank_and_size()[0]
+    return f"{stream}@rank{rank}" if rank else stream
 
 
 def _backend(device: str) -> str:

@@ -1,14 +1,17 @@
-"""What every training loop shares: the optimizer, the learning-rate schedule, minibatches,
-subnormal flushing and :class:`Progress` (the bar, the cost checked for NaN every
-:data:`REPORT_EVERY` steps). The loops themselves are in :mod:`sdae.nn.training` and
-:mod:`sdae.nn.semi`.
+"""What every training loop shares: :class:`TrainingLoop`, the bookkeeping of a run (the
+optimizer and its learning-rate schedule, a rank's share of each step under ``torchrun``,
+the cost history, the progress bar and the NaN check), and minibatches
+(:func:`batch_indices`). The loops themselves, plain ``for`` loops over
+:class:`TrainingLoop`, are in :mod:`sdae.nn.training` (autoencoders, fine-tuning: paper
+§IV.B-C) and :mod:`sdae.nn.semi` (FixMatch).
 """
 
 from __future__ import annotations
 
 import contextlib
 import math
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from typing import NamedTuple
 
 import torch
 from torch import nn
@@ -16,6 +19,7 @@ from tqdm.auto import tqdm
 
 from sdae.errors import SdaeError
 from sdae.failpoints import failpoint
+from sdae.nn import distributed
 
 REPORT_EVERY = 25  # iterations between progress-bar updates and NaN checks
 
@@ -94,3 +98,89 @@ class Progress:
 
     def __exit__(self, *exc) -> None:
         self.bar.close()
+
+
+class Shard(NamedTuple):
+    """This rank's part of a step's ``n`` rows: ``rows``, a contiguous slice (all of them in
+    one process), and ``share`` = its length / ``n`` (1.0 in one process)."""
+
+    rows: slice
+    share: float
+
+
+class TrainingLoop:
+    """The bookkeeping of one training run, the same for every loop of :mod:`sdae.nn`; the
+    loop itself stays a plain ``for`` in the caller::
+
+        with TrainingLoop([(params, lr)], "adam", iterations=T, desc="fine-tune") as loop:
+            for i in range(T):
+                xb, yb = ...                    # the whole step's batch, drawn on every rank
+                mine = loop.shard(len(xb))      # this rank's rows: all of them in one process
+                loop.zero_grad()
+                cost = F.cross_entropy(model(xb[mine.rows]), yb[mine.rows])
+                cost.backward()
+                loop.step(i, cost, mine.share)
+        history = loop.history
+
+    ``groups``: ``(parameters, learning rate)`` pairs (:func:`make_optimizer`), ``optimizer``
+    ``sgd`` or ``adam``, ``schedule`` one of :func:`lr_schedule`'s over ``iterations``
+    steps; ``desc`` and ``progress`` the bar's, ``lr_hint`` the advice a NaN cost's error
+    ends with. ``buffers`` (batch-norm running statistics) are kept the same on every rank.
+    A loop that writes ``.grad`` itself (:func:`sdae.nn.training.closed_form_step`) calls
+    neither ``zero_grad`` nor ``backward``. Subnormal floats are flushed inside the
+    ``with`` (:func:`flush_denormals`).
+    """
+
+    def __init__(self, groups: Sequence[tuple[list[nn.Parameter], float]], optimizer: str, *,
+                 iterations: int, schedule: str = "constant", desc: str = "training",
+                 progress: bool = False, lr_hint: str = "lower the learning rate",
+                 buffers: Iterable[torch.Tensor] = ()) -> None:  # fmt: skip
+        self.params = [p for ps, _ in groups for p in ps]
+        self.optimizer = make_optimizer(groups, optimizer)
+        self.schedule = lr_schedule(self.optimizer, schedule, iterations)
+        self.buffers = list(buffers)
+        self.costs = torch.empty(iterations, device=self.params[0].device)  # [iterations]
+        self.iterations, self.desc, self.progress, self.lr_hint = \
+            iterations, desc, progress, lr_hint  # fmt: skip
+        self._context = contextlib.ExitStack()
+
+    def __enter__(self) -> TrainingLoop:
+        self._context.enter_context(flush_denormals())
+        self.bar = self._context.enter_context(Progress(self.iterations, self.desc,
+                                                        self.progress))  # fmt: skip
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._context.close()
+
+    @staticmethod
+    def shard(n: int) -> Shard:
+        """This rank's contiguous share of a step's ``n`` rows (:func:`distributed.shard`)."""
+        rows = distributed.shard(n)
+        return Shard(rows, (rows.stop - rows.start) / n)
+
+    def zero_grad(self) -> None:
+        self.optimizer.zero_grad(set_to_none=True)
+
+    def step(self, i: int, cost: torch.Tensor, share: float = 1.0) -> None:
+        """Finish step ``i`` (from 0), its gradients in the parameters' ``.grad``: under
+        ``torchrun``, sum the gradients and the scalar ``cost`` over the ranks, each
+        weighted by ``share`` (this rank's cost is a mean over its rows: ``share`` is
+        :meth:`shard`'s; a cost already weighted, a sum of terms over different counts, takes
+        1), so every rank applies the whole step's update; step the optimizer and the
+        schedule; record the step's cost; every :data:`REPORT_EVERY` steps and at the last,
+        update the bar and raise :class:`SdaeError` if the cost is not finite. Never waits
+        for the device between checks."""
+        distributed.reduce_gradients(self.params, share)  # nothing in one process
+        cost = distributed.reduce_cost(cost, share)
+        self.optimizer.step()
+        if self.schedule is not None:
+            self.schedule.step()
+        distributed.broadcast_buffers(self.buffers)
+        self.costs[i] = cost.detach()
+        self.bar.update(i, self.costs, self.lr_hint)
+
+    @property
+    def history(self) -> list[float]:
+        """The cost of every step, one float each (the steps not run yet are undefined)."""
+        return self.costs.tolist()

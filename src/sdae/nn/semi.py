@@ -36,9 +36,10 @@ from sklearn.semi_supervised import LabelSpreading
 from torch.nn import functional as F
 
 from sdae.config.classification import SemiConfig, paper_pretraining
+from sdae.nn import distributed
 from sdae.nn.augment import augment
 from sdae.nn.convnets import DeepCNN
-from sdae.nn.loop import Progress, flush_denormals, lr_schedule, make_optimizer
+from sdae.nn.loop import TrainingLoop
 from sdae.nn.models import StackedAutoencoder, seeded
 from sdae.nn.noise import corrupt
 from sdae.nn.training import pretrain_stack
@@ -139,9 +140,20 @@ def fixmatch(x_l: torch.Tensor, y_l: torch.Tensor, pool: torch.Tensor, config: S
              *, progress: bool = False) -> tuple[DeepCNN, list[float]]:
     """Train on labelled ``x_l: [L, 784]``, ``y_l: [L]`` and the unlabelled ``pool:
     [P, 784]``. Returns ``(the teacher in eval mode, cost of every step)``; the cost is the
-    labelled cross-entropy plus the masked pool term. Randomness: weights from
+    labelled cross-entropy (mean over the ``B`` labelled images) plus the masked pool term
+    (mean over the ``unlabelled_ratio x B`` pool images). Randomness: weights from
     ``config.seed``; streams ``semi-labelled`` / ``-pool`` (which images), ``-weak`` /
-    ``-strong`` (views), ``-dropout``."""
+    ``-strong`` (views), ``-dropout``.
+
+    Under ``torchrun`` every rank draws the whole step's images and views, then takes its
+    contiguous share of the labelled and of the pool images (:class:`TrainingLoop`): each
+    term is its mean over those rows times their share of the term's rows, so the ranks'
+    costs and gradients sum to the whole step's. Batch normalisation normalises each rank's
+    own share (rank 0's running statistics are then every rank's: :mod:`.distributed`) and
+    dropout draws from a stream of each rank's (``semi-dropout@rank<k>``): with them, one
+    process and N differ by more than rounding (without them, by rounding alone: tested).
+    The teacher's update, from the same student and statistics, is the same on every rank.
+    """
     c, rng = config, Streams(config.seed, "semi-", str(pool.device))
     with seeded(c.seed):
         student = DeepCNN(width=c.width).to_channels_last().to(pool.device)
@@ -150,28 +162,28 @@ def fixmatch(x_l: torch.Tensor, y_l: torch.Tensor, pool: torch.Tensor, config: S
         p.requires_grad_(False)
     views, pick_l, pick_u = Views(rng, c.strong_noise), rng.generator("labelled"), \
         rng.generator("pool")  # fmt: skip
-    opt = make_optimizer([(list(student.parameters()), c.lr)], "adam")
-    decay = lr_schedule(opt, "cosine", c.iterations)
-    history = torch.empty(c.iterations, device=pool.device)
     n_u = c.unlabelled_ratio * c.batch_size
-    with seeded(derive_seed(rng.seed, "semi-dropout")), flush_denormals(), \
-            Progress(c.iterations, "FixMatch", progress) as bar:  # fmt: skip
+    loop = TrainingLoop([(list(student.parameters()), c.lr)], "adam", iterations=c.iterations,
+                        schedule="cosine", desc="FixMatch", progress=progress,
+                        lr_hint="lower --lr", buffers=student.buffers())  # fmt: skip
+    with seeded(derive_seed(rng.seed, distributed.per_rank("semi-dropout"))), loop:
         for i in range(c.iterations):
             li = torch.randint(0, len(x_l), (c.batch_size,), generator=pick_l, device=pick_l.device)
             ui = torch.randint(0, len(pool), (n_u,), generator=pick_u, device=pick_u.device)
             xb, yb, ub = views.weak(x_l[li]), y_l[li], pool[ui]
+            weak, strong = views.weak(ub), views.strong(ub)
+            lab, unl = loop.shard(len(xb)), loop.shard(n_u)  # this rank's rows of each
+            xb, yb, weak, strong = xb[lab.rows], yb[lab.rows], weak[unl.rows], strong[unl.rows]
             with torch.no_grad():
-                confidence, pseudo = F.softmax(teacher(views.weak(ub)), 1).max(1)
+                confidence, pseudo = F.softmax(teacher(weak), 1).max(1)
             student.train()
-            logits = student(torch.cat([xb, views.strong(ub)]))
+            loop.zero_grad()
+            logits = student(torch.cat([xb, strong]))
             unlabelled = F.cross_entropy(logits[len(xb):], pseudo, reduction="none")
-            cost = F.cross_entropy(logits[: len(xb)], yb) + \
-                (unlabelled * (confidence >= c.threshold)).mean()  # fmt: skip
-            opt.zero_grad(set_to_none=True)
+            # each mean weighted by its share (1.0 in one process): the ranks' costs sum
+            cost = lab.share * F.cross_entropy(logits[: len(xb)], yb) + \
+                unl.share * (unlabelled * (confidence >= c.threshold)).mean()  # fmt: skip
             cost.backward()
-            opt.step()
-            decay.step()
+            loop.step(i, cost)  # already weighted: the ranks' gradients are summed
             _update_teacher(teacher, student, c.ema)
-            history[i] = cost.detach()
-            bar.update(i, history, "lower --lr")
-    return teacher.eval(), history.tolist()
+    return teacher.eval(), loop.history

@@ -1,7 +1,9 @@
 """Training loops: one autoencoder, greedy layer-wise pretraining, supervised fine-tuning.
 
 Each function returns its cost history (one float per iteration) so that figures and
-reports are drawn from what training actually did.
+reports are drawn from what training actually did. Each loop is a plain ``for`` over a
+:class:`~sdae.nn.loop.TrainingLoop`, which also splits every step over the ranks under
+``torchrun`` (:mod:`sdae.nn.distributed`).
 
 Readings of the paper fixed here (it does not say):
 
@@ -29,9 +31,8 @@ from torch.nn import functional as F
 from sdae.config.checks import SCHEDULES, check_optimizer
 from sdae.config.training import AutoencoderTraining, Finetuning
 from sdae.errors import SdaeError
-from sdae.nn import distributed
 from sdae.nn.augment import finetune_transform
-from sdae.nn.loop import Progress, batch_indices, flush_denormals, lr_schedule, make_optimizer
+from sdae.nn.loop import TrainingLoop, batch_indices
 from sdae.nn.models import Autoencoder, StackedAutoencoder, StackedClassifier
 from sdae.nn.noise import Buffers, corrupt
 from sdae.rng import Streams, streams
@@ -99,17 +100,14 @@ def closed_form_step(model: Autoencoder, noisy: torch.Tensor, clean: torch.Tenso
     return cost / n
 
 
-def _autograd_step(model: nn.Module, noisy, clean, settings: AutoencoderTraining):
-    """One backward pass of equation (2) (plus the sparsity penalty, which needs the code of
-    an :class:`Autoencoder`; any other model only maps ``[N, D]`` to logits)."""
+def _autograd_cost(model: nn.Module, noisy, clean, settings: AutoencoderTraining):
+    """Equation (2) (plus the sparsity penalty, which needs the code of an
+    :class:`Autoencoder`; any other model only maps ``[N, D]`` to logits), for autograd."""
     if settings.sparsity_weight:
         code = model.encode(noisy)
         cost = reconstruction_cost(model.decode_logits(code), clean)
-        cost = cost + settings.sparsity_weight * kl_sparsity(code, settings.sparsity_target)
-    else:
-        cost = reconstruction_cost(model(noisy), clean)
-    cost.backward()
-    return cost.detach()
+        return cost + settings.sparsity_weight * kl_sparsity(code, settings.sparsity_target)
+    return reconstruction_cost(model(noisy), clean)
 
 
 def train_autoencoder(
@@ -133,38 +131,31 @@ def train_autoencoder(
     s, rng = settings, streams(rng, device=str(x.device))
     noise_gen, batch_gen = rng.generator("noise"), rng.generator("batches")
     by_hand = isinstance(model, Autoencoder) and not model.tied and not s.sparsity_weight
-    opt = make_optimizer([(list(model.parameters()), s.lr)], s.optimizer)
-    decay = lr_schedule(opt, s.schedule, s.iterations)
+    loop = TrainingLoop([(list(model.parameters()), s.lr)], s.optimizer,
+                        iterations=s.iterations, schedule=s.schedule, desc=desc,
+                        progress=progress, lr_hint=f"lower the learning rate (now {s.lr})",
+                        buffers=model.buffers())  # fmt: skip
     fixed = corrupt(x, s.noise, s.noise_level, noise_gen) if s.fixed_noise else None
-    history = torch.empty(s.iterations, device=x.device)
     batches = batch_indices(len(x), s.batch_size, batch_gen)
     buffers = Buffers()  # one set of step-sized tensors for the whole run
     model.train()
-    with flush_denormals(), Progress(s.iterations, desc, progress) as bar:
+    with loop:
         for i, idx in zip(range(s.iterations), batches):
             clean = x if idx is None else x[idx]
             if fixed is not None:
                 noisy = fixed if idx is None else fixed[idx]
             else:
                 noisy = corrupt(clean, s.noise, s.noise_level, noise_gen, buffers)
-            mine = distributed.shard(len(clean))  # all of it in one process
-            share = (mine.stop - mine.start) / len(clean)
-            if share < 1:
-                clean, noisy = clean[mine], noisy[mine]
-            if by_hand:  # overwrites the gradients in place: nothing to zero
+            mine = loop.shard(len(clean))  # under torchrun, this rank's rows of the step
+            clean, noisy = clean[mine.rows], noisy[mine.rows]
+            if by_hand:  # writes the gradients itself, in place: nothing to zero
                 cost = closed_form_step(model, noisy, clean, buffers)
             else:
-                opt.zero_grad(set_to_none=True)
-                cost = _autograd_step(model, noisy, clean, s)
-            if share < 1:
-                distributed.reduce_gradients(model.parameters(), share)
-                cost = distributed.reduce_cost(cost, share)
-            opt.step()
-            if decay is not None:
-                decay.step()
-            history[i] = cost
-            bar.update(i, history, f"lower the learning rate (now {s.lr})")
-    return history.tolist()
+                loop.zero_grad()
+                cost = _autograd_cost(model, noisy, clean, s)
+                cost.backward()
+            loop.step(i, cost, mine.share)
+    return loop.history
 
 
 def pretrain_stack(
@@ -228,38 +219,29 @@ def train_classifier(
     frozen = [p for p in model.parameters() if id(p) not in ids and p.requires_grad]
     batches = batch_indices(len(x), batch_size,
                             streams(rng, device=str(x.device)).generator("batches"))
-    history = torch.empty(iterations, device=x.device)
     try:
         for p in frozen:  # frozen parameters need no gradient at all: cheaper and exact
             p.requires_grad_(False)
-        opt = make_optimizer([(ps, lr) for ps, lr in groups if lr > 0], optimizer)
-        decay = lr_schedule(opt, schedule, iterations)
-        model.train()
-        with flush_denormals(), Progress(iterations, desc, progress) as bar:
+        with TrainingLoop([(ps, lr) for ps, lr in groups if lr > 0], optimizer,
+                          iterations=iterations, schedule=schedule, desc=desc,
+                          progress=progress, lr_hint="lower the learning rates",
+                          buffers=model.buffers()) as loop:  # fmt: skip
+            model.train()
             for i, idx in zip(range(iterations), batches):
                 xb, yb = (x, y) if idx is None else (x[idx], y[idx])
                 if transform is not None:
                     xb = transform(xb)
-                mine = distributed.shard(len(xb))  # all of it in one process
-                share = (mine.stop - mine.start) / len(xb)
-                if share < 1:
-                    xb, yb = xb[mine], yb[mine]
-                cost = F.cross_entropy(model(xb), yb, label_smoothing=label_smoothing)
-                opt.zero_grad(set_to_none=True)
+                mine = loop.shard(len(xb))  # under torchrun, this rank's rows of the step
+                loop.zero_grad()
+                logits = model(xb[mine.rows])
+                cost = F.cross_entropy(logits, yb[mine.rows], label_smoothing=label_smoothing)
                 cost.backward()
-                if share < 1:
-                    distributed.reduce_gradients(trained, share)
-                    cost = distributed.reduce_cost(cost, share)
-                opt.step()
-                if decay is not None:
-                    decay.step()
-                history[i] = cost.detach()
-                bar.update(i, history, "lower the learning rates")
+                loop.step(i, cost, mine.share)
     finally:
         for p in frozen:
             p.requires_grad_(True)
     model.eval()
-    return history.tolist()
+    return loop.history
 
 
 def finetune(

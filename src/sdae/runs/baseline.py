@@ -24,6 +24,7 @@ from sdae.data.splits import Split, labelled_indices, load_splits
 from sdae.io import figures
 from sdae.io.checkpoints import save_model
 from sdae.io.outputs import RESULT_FILE, check_out_dir, staged_dir, write_json
+from sdae.nn import distributed
 from sdae.nn.augment import augment
 from sdae.nn.convnets import DeepCNN, SmallCNN
 from sdae.nn.models import StackedClassifier, seeded
@@ -76,7 +77,8 @@ def fit_cnn(x, y, settings: CnnSettings, *, seed: int, rng: Streams | int,
     Weights from ``seed``; minibatch order from ``rng``'s stream ``batches``, augmentations
     from ``augment``; dropout, which draws from torch's global generator, from a fork of it
     seeded by ``rng``'s stream ``dropout``, so a run depends neither on what ran before it
-    nor on its weights' draw.
+    nor on its weights' draw (under ``torchrun``, a stream of each rank's:
+    :func:`sdae.nn.distributed.per_rank`).
     """
     s, rng = settings, streams(rng, device=str(x.device))
     steps = s.epochs * math.ceil(len(x) / min(s.batch_size, len(x)))
@@ -89,7 +91,7 @@ def fit_cnn(x, y, settings: CnnSettings, *, seed: int, rng: Streams | int,
         def transform(xb):
             return augment(xb, s.augment, aug_gen)
 
-    with seeded(derive_seed(rng.seed, rng.prefix + "dropout")):
+    with seeded(derive_seed(rng.seed, distributed.per_rank(rng.prefix + "dropout"))):
         history = train_classifier(
             model, x, y, [(list(model.parameters()), s.lr)], iterations=steps, optimizer="adam",
             rng=rng, batch_size=s.batch_size, schedule=s.schedule, transform=transform,
