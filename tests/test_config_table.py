@@ -34,7 +34,8 @@ REFUSED = [
     (["baseline", "cnn", "--epochs", "0"], "--epochs must be a whole number >= 1, not 0"),
     (["dae", "--train-noise", "1.5"], "--train-noise 1.5 is outside [0.0, 0.5]"),
     (["dae", "--iterations", "0"], "--iterations must be a whole number >= 1, not 0"),
-    (["sae", "--finetune-recipe", "semi"], "invalid choice: 'semi'"),
+    (["sae", "--finetune-recipe", "semi"], "run `sdae semi`"),
+    (["sae", "--finetune-recipe", "fancy"], "unknown fine-tuning recipe 'fancy'; choose one of"),
 ]  # fmt: skip
 
 

@@ -159,7 +159,7 @@ def test_get_set_params_and_clone(digits):
         ({"noise": "pink"}, "unknown noise 'pink'"),
         ({"noise_level": 0.7}, r"outside \[0.0, 0.5\] for salt-and-pepper"),
         ({"optimizer": "lbfgs"}, "unknown optimizer 'lbfgs'"),
-        ({"lr": -1.0}, "learning rate -1.0"),
+        ({"lr": -1.0}, "lr -1.0 must be a finite number above 0"),
         ({"lr": "fast"}, "lr must be a number"),
         ({"iterations": 0}, "iterations must be a whole number >= 1"),
         ({"batch_size": -2}, "batch_size must be a whole number >= 0"),

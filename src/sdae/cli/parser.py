@@ -148,7 +148,7 @@ def _finetuning(p) -> None:
         return (f"(recipe default: paper {getattr(paper, field)}, augmented "
                 f"{getattr(aug, field)})")
 
-    p.add_argument("--finetune-recipe", choices=RECIPES, default="auto",
+    p.add_argument("--finetune-recipe", default="auto", metavar="{" + ",".join(RECIPES) + "}",
                    help=f"paper: Tables II-IX, full-batch gradient descent; augmented: minibatch "
                    f"Adam with shift/flip augmentation and input dropout, for many labels; auto: "
                    f"paper up to {AUTO_PAPER_MAX_LABELS} labels per class, else augmented (for "

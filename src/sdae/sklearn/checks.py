@@ -129,13 +129,13 @@ def unit_interval(X: np.ndarray, who: str) -> np.ndarray:
 
 
 def run_batches(fn: Callable[[torch.Tensor], torch.Tensor], X: np.ndarray,
-                device: str) -> np.ndarray:
-    """``fn`` over the rows of ``X`` in float32 on ``device``, ``PREDICT_BATCH`` rows at a
+                device: str, dtype=np.float32) -> np.ndarray:
+    """``fn`` over the rows of ``X`` in ``dtype`` on ``device``, ``PREDICT_BATCH`` rows at a
     time; the result as a numpy array on the CPU."""
     parts = []
     with torch.no_grad():
         for start in range(0, len(X), PREDICT_BATCH):
-            xb = np.ascontiguousarray(X[start : start + PREDICT_BATCH], dtype=np.float32)
+            xb = np.ascontiguousarray(X[start : start + PREDICT_BATCH], dtype=dtype)
             parts.append(fn(torch.from_numpy(xb).to(device)).cpu().numpy())
     return np.concatenate(parts)
 

@@ -5,6 +5,7 @@ loops ``sdae sae`` runs.
 
 from __future__ import annotations
 
+import copy
 import numbers
 
 import numpy as np
@@ -238,7 +239,11 @@ class StackedAutoencoderClassifier(ClassifierMixin, BaseEstimator):
         check_is_fitted(self)
         X = validate_data(self, X, dtype=(np.float64, np.float32), reset=False)
         X = unit_interval(X, type(self).__name__)
-        return run_batches(self.model_, X, self.device).astype(np.float64)
+        # in float64: a float32 product's rounding depends on how many rows it is given (BLAS
+        # picks its kernel by size), and the probabilities must not depend on the batch
+        # (scikit-learn's check_methods_subset_invariance, 1e-7)
+        model = copy.deepcopy(self.model_).double()
+        return run_batches(model, X, self.device, np.float64)
 
     def predict_proba(self, X):
         """Class probabilities ``[n_samples, n_classes]`` (the softmax layer; columns in the
