@@ -47,13 +47,13 @@ def ladder(tmp_path_factory, fmnist):
 
 def test_the_ladder_report_holds_each_method_and_paired_differences(ladder):
     out, doc = ladder
-    rows = {r["label"]: r for r in doc["tables"]["ladder"]["rows"]}
-    assert set(rows) == {title for _, title in METHODS.values()}
-    paper_row = rows[METHODS["paper"][1]]
-    assert paper_row["5 per class"]["paper"] == 70.2
+    rows = {r["fields"]["method"]: r for r in doc["tables"]["ladder"]["rows"]}
+    assert list(rows) == list(METHODS)
+    assert [r["label"] for r in rows.values()] == [title for _, title in METHODS.values()]
+    assert rows["paper"]["5 per class"]["paper"] == 70.2
     exps = doc["experiments"]
     for prow in doc["tables"]["paired"]["rows"]:
-        method = next(m for m, (_, t) in METHODS.items() if t == prow["label"])
+        method = prow["fields"]["method"]
         for k in LADDER_LABELS:
             want = []
             for d in (0, 1):
@@ -68,6 +68,10 @@ def test_the_ladder_report_holds_each_method_and_paired_differences(ladder):
             assert cell["values"] == pytest.approx(want)
     text = (out / "report.md").read_text()
     assert "Method ladder" in text and "Paired differences" in text
+    # the first screen: sdae semi against the paper's recipe, its confusion matrix and cost
+    assert text.index("## Headline results") < text.index("## Summary") < text.index("Method")
+    assert "| method | 1 per class | 5 per class | 10 per class |" in text
+    assert text.index("Fig. 15:") < text.index("Fig. 14:") < text.index("## Summary")
     assert (out / "report.html").exists()
     assert json.loads((out / "results.json").read_text())["preset"]["ladder_draws"] == 2
 
@@ -80,6 +84,6 @@ def test_a_finished_ladder_is_read_back_unchanged(ladder):
 
 def test_build_ladder_with_no_results_gives_empty_cells():
     tables = build_ladder([])
-    assert all(c["n"] == 0 for r in tables["ladder"]["rows"] for k, c in r.items()
-               if k != "label")
+    assert all(c["n"] == 0 for r in tables["ladder"].rows for c in r.cells.values())
+    assert [r.method for r in tables["paired"].rows] == [m for m in METHODS if m != "paper"]
     assert select([], kind="semi") == []

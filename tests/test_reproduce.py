@@ -23,7 +23,10 @@ def test_report_names_every_table_and_figure(smoke):
         assert f"Fig. {fig}:" in md and f"Fig. {fig}:" in html, fig
         assert (out / doc["figures"][str(fig)]).stat().st_size > 0
     assert "data:image/png;base64," in html and "src=\"figures/" not in html  # self-contained
-    assert md.index("## Summary") < md.index("## Table I:")
+    assert md.index("## Headline results") < md.index("## Summary") < md.index("## Table I:")
+    # the first screen's figures (the conv DAE, denoise-then-classify) come before the summary
+    assert md.index("Fig. 8b:") < md.index("Fig. 13:") < md.index("## Summary")
+    assert html.index("Fig. 8b:") < html.index("<h2>Summary</h2>")
 
 
 def test_results_json_holds_every_number(smoke):

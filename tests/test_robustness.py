@@ -46,8 +46,9 @@ def test_reproduce_runs_denoise_then_classify(smoke):
     assert (out / "experiments" / "denoise-classify-seed0" / "accuracy.png").stat().st_size
     rows = doc["tables"]["robust"]["rows"]
     assert len(rows) == 10 and rows[0]["p=0"]["ours"] == 100 * acc["cnn"]["noisy"][0]
+    assert rows[0]["fields"] == {"classifier": "cnn", "input": "noisy"}
     assert "fig013_accuracy.png" in " ".join(doc["figures"].values())
-    conv = [row for row in doc["tables"]["DAE"]["rows"] if row["label"].startswith("conv:")]
+    conv = [row for row in doc["tables"]["DAE"]["rows"] if row["fields"]["model"] == "conv"]
     assert len(conv) == 7 and all(row["psnr_adaptive_median"]["ours"] for row in conv)
     for name in ("dae-conv-train0.3-seed0", "dae-train0.3-seed0",
                  "finetune-arch3-l10-top0.5-body0.001-seed0"):  # fmt: skip

@@ -17,10 +17,8 @@ the paper's recipe: draw by draw, so the luck of a draw cancels out.
 
 from __future__ import annotations
 
-import statistics
-from typing import Any
-
 from sdae.reproduce.plan import Experiment, ExperimentResult, select
+from sdae.reproduce.rows import Row, Table, cell
 
 LADDER_LABELS = (1, 5, 10)
 
@@ -72,53 +70,51 @@ def _accuracies(results: list[ExperimentResult], method: str, labels: int) -> di
             if r.experiment.draw is not None}  # fmt: skip
 
 
-def _cell(values: list[float], paper: float | None = None) -> dict[str, Any]:
-    mean = statistics.fmean(values) if values else None
-    std = statistics.stdev(values) if len(values) > 1 else None
-    diff = None if paper is None or mean is None else mean - paper
-    return {"paper": paper, "ours": mean, "std": std, "n": len(values), "diff": diff,
-            "reproduced": None, "kind": "accuracy", "values": values}  # fmt: skip
+def budget_key(labels: int) -> str:
+    """The column key of a label budget in the ladder's tables (``5 per class``): made here
+    only, so that a reader finds a budget's cell from the number."""
+    return f"{labels} per class"
 
 
-def build_ladder(results: list[ExperimentResult]) -> dict[str, dict]:
+def build_ladder(results: list[ExperimentResult]) -> dict[str, Table]:
     """``ladder``: each method's test accuracy (%) per budget, the paper's value beside its
-    recipe; ``paired``: each method minus the paper's recipe on the same (seed, draw)."""
+    recipe; ``paired``: each method minus the paper's recipe on the same (seed, draw). A row's
+    ``method`` is its key in :data:`METHODS`."""
     rows, paired = [], []
     base = {k: _accuracies(results, "paper", k) for k in LADDER_LABELS}
     for method, (_, title) in METHODS.items():
-        row, prow = {"label": title}, {"label": title}
+        cells, pcells = {}, {}
         for k in LADDER_LABELS:
             acc = _accuracies(results, method, k)
             paper = PAPER_ACCURACY[k] if method == "paper" else None
-            row[f"{k} per class"] = _cell(list(acc.values()), paper)
+            cells[budget_key(k)] = cell(paper, list(acc.values()), "accuracy", judge=False)
             same = sorted(set(acc) & set(base[k]))
-            prow[f"{k} per class"] = _cell([acc[d] - base[k][d] for d in same])
-            prow[f"{k} per class"]["wins"] = sum(acc[d] > base[k][d] for d in same)
-        rows.append(row)
+            pcells[budget_key(k)] = {
+                **cell(None, [acc[d] - base[k][d] for d in same], "accuracy"),
+                "wins": sum(acc[d] > base[k][d] for d in same)}  # fmt: skip
+        rows.append(Row(title, cells, method=method))
         if method != "paper":
-            paired.append(prow)
+            paired.append(Row(title, pcells, method=method))
     return {
-        "ladder": {"caption": "Test accuracy (%) at 1 / 5 / 10 labelled images per class, "
-                   "mean ± std over label draws; the paper's numbers beside its recipe",
-                   "rows": rows},
-        "paired": {"caption": "Paired difference against the paper's recipe (accuracy points, "
-                   "same label draws), mean ± std; n is the number of draws",
-                   "rows": paired},
+        "ladder": Table("Test accuracy (%) at 1 / 5 / 10 labelled images per class, "
+                        "mean ± std over label draws; the paper's numbers beside its recipe",
+                        rows),
+        "paired": Table("Paired difference against the paper's recipe (accuracy points, "
+                        "same label draws), mean ± std; n is the number of draws", paired),
     }  # fmt: skip
 
 
-def ladder_summary(tables: dict, preset: dict) -> list[str]:
-    """The report's opening lines: the semi-supervised recipe against the paper and the
-    goals, draw for draw."""
-    rows = {r["label"]: r for r in tables["ladder"]["rows"]}
-    semi, paper = rows[METHODS["semi"][1]], rows[METHODS["paper"][1]]
+def ladder_summary(tables: dict[str, Table], preset: dict) -> list[str]:
+    """The report's summary lines: the semi-supervised recipe against the paper and the
+    goals, draw for draw (rows found by their ``method``)."""
+    semi, paper = tables["ladder"].find(method="semi"), tables["ladder"].find(method="paper")
+    paired = tables["paired"].find(method="semi")
     lines = []
     for k in LADDER_LABELS:
-        s, p = semi[f"{k} per class"], paper[f"{k} per class"]
+        s, p = semi.cells[budget_key(k)], paper.cells[budget_key(k)]
         if s["ours"] is None or p["ours"] is None:
             continue
-        d = next(r for r in tables["paired"]["rows"] if r["label"] == semi["label"])
-        d = d[f"{k} per class"]
+        d = paired.cells[budget_key(k)]
         lines.append(
             f"{k} label(s) per class: sdae semi {s['ours']:.1f} % against the paper's recipe "
             f"{p['ours']:.1f} % (the paper: {PAPER_ACCURACY[k]:g} %; goal {GOALS[k]:g} %); "

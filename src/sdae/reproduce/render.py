@@ -1,6 +1,11 @@
 """The reproduction report as documents: ``report.md`` (figures linked) and a
 self-contained ``report.html`` (figures embedded as base64), rendered from one list of
 blocks, and ``results.json``, which holds every number.
+
+A document opens with its headline (:mod:`.headline`: what reproduced, sdae's parts against
+the paper's, two figures), then the summary, the long tables and the other figures. In the
+HTML a table scrolls sideways when it is wider than the page, and its row labels wrap in
+lines of several words, never one word a line.
 """
 
 from __future__ import annotations
@@ -11,11 +16,9 @@ from pathlib import Path
 from typing import Any
 
 from sdae.io.outputs import atomic_write_text, copy_file, read_json, to_jsonable, write_json
-from sdae.reproduce.plan import (
-    FRESH,
-    ExperimentResult,
-    select,
-)
+from sdae.reproduce.headline import Headline, ladder_headline, paper_headline
+from sdae.reproduce.plan import FRESH, ExperimentResult, select
+from sdae.reproduce.rows import Table
 from sdae.reproduce.tables import MLP_DAE, build_tables, summarize
 
 FIGURES = {  # paper figure -> (which experiment, file in its folder, caption)
@@ -88,35 +91,55 @@ LADDER_LAYOUT = ("sdae: the method ladder at the paper's label budgets", ["ladde
                  {"ladder": "Method ladder", "paired": "Paired differences"})  # fmt: skip
 
 
-def _document(out: Path, tables, summary, figs, meta, layout=PAPER_LAYOUT) -> list[tuple]:
+def _table_block(t: Table, ours_only: bool, suffix: str = " (ours)",
+                 corner: str = "row") -> tuple:
+    """A table's block: a row label (headed ``corner``), then per column paper / ours / diff
+    (``ours_only``: just ours, for a table whose columns have no paper values; its headers
+    end in ``suffix``)."""
+    first = t.rows[0].cells
+    header = [corner] + [h for k in t.columns for h in
+                        ((f"{k}{suffix}",) if ours_only and first[k]["paper"] is None
+                         else (f"{k} paper", f"{k} ours", "diff"))]  # fmt: skip
+    rows = []
+    for row in t.rows:
+        cells = [row.label]
+        for k in t.columns:
+            paper, ours, diff = _fmt(row.cells[k])
+            cells += [ours] if ours_only else [paper, ours, diff]
+        rows.append(cells)
+    return ("table", header, rows)
+
+
+def document(tables: dict[str, Table], summary: list[str], headline: Headline,
+             figs: dict[str, tuple[str, str]], meta: dict, layout=PAPER_LAYOUT) -> list[tuple]:
+    """The report as blocks: the title; the headline (its lines, its table, its figures);
+    the summary (less the lines the headline has) and the run; every table of ``layout``
+    with rows; the other figures."""
     heading, order, titles = layout
-    blocks: list[tuple] = [("h1", heading), ("h2", "Summary")]
-    blocks += [("li", line) for line in summary]
+    blocks: list[tuple] = [("h1", heading), ("h2", "Headline results")]
+    blocks += [("li", line) for line in headline.lines]
+    if headline.table.rows:
+        blocks += [("p", headline.table.caption),
+                   _table_block(headline.table, True, "", headline.corner)]
+    shown = [f for f in headline.figures if f in figs]
+    if shown:
+        blocks.append(("figures", [(figs[f][0], f"Fig. {f}: {figs[f][1]}") for f in shown]))
+    blocks.append(("h2", "Summary"))
+    blocks += [("li", line) for line in summary if line not in headline.lines]
     blocks.append(("p", f"Preset `{meta['preset']['name']}`, {meta['args']['seeds']} seed(s); "
                         f"wall time {meta['wall_seconds']:.1f} s{_floor_text(meta)}. Every number "
                         "below is in "
                         "`results.json` with the config that produced it."))  # fmt: skip
     for tid in order:
         t = tables[tid]
-        if not t["rows"]:
+        if not t.rows:
             continue
-        title = titles.get(tid, f"Table {tid}")
-        blocks.append(("h2", f"{title}: {t['caption']}"))
-        keys = [k for k in t["rows"][0] if k != "label"]
-        header = ["row"] + [h for k in keys for h in
-                            ((f"{k} (ours)",) if t["rows"][0][k]["paper"] is None and
-                             tid in _OURS_ONLY else (f"{k} paper", f"{k} ours", "diff"))]
-        rows = []
-        for row in t["rows"]:
-            cells = [row["label"]]
-            for k in keys:
-                paper, ours, diff = _fmt(row[k])
-                cells += [ours] if tid in _OURS_ONLY else [paper, ours, diff]
-            rows.append(cells)
-        blocks.append(("table", header, rows))
+        blocks.append(("h2", f"{titles.get(tid, f'Table {tid}')}: {t.caption}"))
+        blocks.append(_table_block(t, tid in _OURS_ONLY))
     blocks.append(("h2", "Figures"))
     for fig, (rel, caption) in figs.items():
-        blocks.append(("figure", rel, f"Fig. {fig}: {caption}"))
+        if fig not in shown:
+            blocks.append(("figure", rel, f"Fig. {fig}: {caption}"))
     return blocks
 
 
@@ -128,7 +151,8 @@ def _floor_text(meta: dict) -> str:
             f"products alone, measured on this machine: {meta['wall_seconds'] / floor:.2f}x)")
 
 
-def _md(blocks) -> str:
+def markdown(blocks: list[tuple]) -> str:
+    """``report.md`` from the blocks of :func:`document` (figures linked)."""
     lines = []
     for b in blocks:
         if b[0] in ("h1", "h2"):
@@ -142,10 +166,32 @@ def _md(blocks) -> str:
             lines += ["| " + " | ".join(r) + " |" for r in b[2]] + [""]
         elif b[0] == "figure":
             lines += [f"![{b[2]}]({b[1]})", "", f"*{b[2]}*", ""]
+        elif b[0] == "figures":  # a row of figures in the HTML; one after another here
+            for rel, caption in b[1]:
+                lines += [f"![{caption}]({rel})", "", f"*{caption}*", ""]
     return "\n".join(lines) + "\n"
 
 
-def _html(blocks, out: Path) -> str:
+# A table sits in a scrolling box: wider than the page, it scrolls sideways instead of
+# squeezing its columns. Numbers never wrap; a row label wraps only in lines of 16em or more.
+# The headline's figures stand side by side (one under the other on a narrow screen).
+STYLE = ("body{font-family:sans-serif;max-width:1100px;margin:auto;padding:1em}"
+         ".table{overflow-x:auto;margin:1em 0}table{border-collapse:collapse}"
+         "td,th{border:1px solid #ccc;padding:3px 7px;font-size:90%}"
+         "td{white-space:nowrap}td.label{white-space:normal;min-width:16em}"
+         "img{max-width:100%}.figures{display:flex;flex-wrap:wrap;gap:1em}"
+         ".figures figure{flex:1 1 400px;margin:0}")  # fmt: skip
+
+
+def _figure(out: Path, rel: str, caption: str) -> str:
+    data = base64.b64encode((out / rel).read_bytes()).decode()
+    return (f'<figure><img alt="{html.escape(caption)}" src="data:image/png;base64,{data}">'
+            f"<figcaption>{html.escape(caption)}</figcaption></figure>")
+
+
+def html_page(blocks: list[tuple], out: Path) -> str:
+    """``report.html`` from the blocks of :func:`document`, self-contained: the figures under
+    ``out`` are embedded as base64."""
     e = html.escape
     body = []
     for b in blocks:
@@ -157,17 +203,16 @@ def _html(blocks, out: Path) -> str:
             body.append(f"<p>{e(b[1])}</p>")
         elif b[0] == "table":
             head = "".join(f"<th>{e(h)}</th>" for h in b[1])
-            rows = "".join("<tr>" + "".join(f"<td>{e(c)}</td>" for c in r) + "</tr>" for r in b[2])
-            body.append(f"<table><tr>{head}</tr>{rows}</table>")
+            rows = "".join(f"<tr><td class='label'>{e(r[0])}</td>"
+                           + "".join(f"<td>{e(c)}</td>" for c in r[1:]) + "</tr>"
+                           for r in b[2])  # fmt: skip
+            body.append(f"<div class='table'><table><tr>{head}</tr>{rows}</table></div>")
         elif b[0] == "figure":
-            data = base64.b64encode((out / b[1]).read_bytes()).decode()
-            body.append(f'<figure><img alt="{e(b[2])}" src="data:image/png;base64,{data}">'
-                        f"<figcaption>{e(b[2])}</figcaption></figure>")  # fmt: skip
-    style = ("body{font-family:sans-serif;max-width:1100px;margin:auto;padding:1em}"
-             "table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;"
-             "padding:3px 7px;font-size:90%}img{max-width:100%}")  # fmt: skip
+            body.append(_figure(out, b[1], b[2]))
+        elif b[0] == "figures":
+            body.append(f"<div class='figures'>{''.join(_figure(out, *f) for f in b[1])}</div>")
     return (f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>sdae reproduction</title>"
-            f"<style>{style}</style></head><body>{''.join(body)}</body></html>\n")
+            f"<style>{STYLE}</style></head><body>{''.join(body)}</body></html>\n")
 
 
 def _collect_figures(out: Path, results: list[ExperimentResult]) -> dict[str, tuple[str, str]]:
@@ -201,20 +246,21 @@ def write_report(out: Path, *, preset: Any, args: dict, results: list[Experiment
         from sdae.reproduce.ladder import build_ladder, ladder_summary
 
         tables, layout = build_ladder(results), LADDER_LAYOUT
-        summary = ladder_summary(tables, preset)
+        summary, headline = ladder_summary(tables, preset), ladder_headline(tables)
     else:
         tables, layout = build_tables(results), PAPER_LAYOUT
-        summary = summarize(tables, preset)
+        summary, headline = summarize(tables, preset), paper_headline(tables)
     figs = _collect_figures(out, results)
     meta = {"preset": preset, "args": args, "wall_seconds": wall_seconds,
             "gemm_floor_seconds": gemm_floor_seconds}
-    blocks = _document(out, tables, summary, figs, meta, layout)
+    blocks = document(tables, summary, headline, figs, meta, layout)
     experiments = {r.experiment.name: r.as_json() for r in results}
-    doc = to_jsonable({**meta, "summary": summary, "tables": tables,
+    doc = to_jsonable({**meta, "summary": summary,
+                       "tables": {tid: t.as_json() for tid, t in tables.items()},
                        "figures": {k: v[0] for k, v in figs.items()},
                        "experiments": experiments})  # fmt: skip
-    _write_if_changed(out / "report.md", _md(blocks))
-    _write_if_changed(out / "report.html", _html(blocks, out))
+    _write_if_changed(out / "report.md", markdown(blocks))
+    _write_if_changed(out / "report.html", html_page(blocks, out))
     path = out / "results.json"
     if not path.exists() or read_json(path, "delete it; it is written again") != doc:
         write_json(path, doc)

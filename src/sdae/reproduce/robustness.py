@@ -25,6 +25,7 @@ import torch
 from sdae.evaluation import accuracy, adaptive_median_filter, median_filter, predict
 from sdae.io import figures
 from sdae.nn.noise import corrupt
+from sdae.reproduce.rows import Row, Table, cell
 from sdae.rng import Streams
 from sdae.runs.dae import denoise
 
@@ -86,19 +87,26 @@ def figure(path: str | Path, result: dict[str, Any]) -> Path:
     )  # fmt: skip
 
 
-def table(runs: list[dict[str, Any]], stats: Callable) -> dict:
-    """The report's table: a row per classifier and input, a column per level, each cell
-    ``stats(values over seeds)`` of the accuracy in %."""
+def level_key(level: float) -> str:
+    """The column key of noise level ``level`` in the report's table (``p=0.3``): made here
+    only, so that a reader finds a level's cell from the number."""
+    return f"p={level:g}"
+
+
+def table(runs: list[dict[str, Any]]) -> Table:
+    """The report's table: a row per classifier and input (its fields), a column per level
+    (:func:`level_key`), each cell the accuracy in % over seeds (:func:`~.rows.cell`)."""
     if not runs:
-        return {"caption": "Denoise, then classify (not run)", "rows": []}
+        return Table("Denoise, then classify (not run)")
     levels = runs[0]["levels"]
     rows = []
     for c in runs[0]["accuracy"]:
         for i in runs[0]["accuracy"][c]:
-            row = {"label": f"{CLASSIFIERS.get(c, c)} on {INPUTS.get(i, i)}"}
-            for k, level in enumerate(levels):
-                row[f"p={level:g}"] = stats([100 * r["accuracy"][c][i][k] for r in runs])
-            rows.append(row)
-    return {"caption": "Denoise, then classify: test accuracy (%) on salt-and-pepper noise of "
-            f"level p, classifiers trained on clean images, DAEs trained at p = "
-            f"{runs[0]['dae_noise']}", "rows": rows}  # fmt: skip
+            cells = {level_key(level): cell(None, [100 * r["accuracy"][c][i][k] for r in runs],
+                                            "accuracy")
+                     for k, level in enumerate(levels)}  # fmt: skip
+            rows.append(Row(f"{CLASSIFIERS.get(c, c)} on {INPUTS.get(i, i)}", cells,
+                            classifier=c, input=i))
+    return Table("Denoise, then classify: test accuracy (%) on salt-and-pepper noise of "
+                 f"level p, classifiers trained on clean images, DAEs trained at p = "
+                 f"{runs[0]['dae_noise']}", rows)  # fmt: skip
