@@ -71,10 +71,10 @@ def test_bad_input_is_one_line_and_writes_nothing(here, capsys, args, message):
 
 
 def test_unwritable_out_is_refused_before_the_data_loads(here, capsys, monkeypatch):
-    import sdae.runs.dae
+    import sdae.runs.common
 
     monkeypatch.setattr("os.access", lambda path, mode: False)
-    monkeypatch.setattr(sdae.runs.dae, "load_splits", lambda *a, **k: 1 / 0)  # never reached
+    monkeypatch.setattr(sdae.runs.common, "load_splits", lambda *a, **k: 1 / 0)  # never reached
     line = one_line(capsys, main(["dae", "--out", "runs/x", *QUICK]))
     assert "--out runs/x: cannot write in" in line and "(permission denied)" in line
     assert not (here / "runs").exists()

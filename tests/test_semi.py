@@ -52,7 +52,7 @@ def test_training_never_reads_the_test_images(paper_splits, monkeypatch, tmp_pat
                         graph_features="pca")  # the sae features: see the next test
     weights = []
     for k, t in enumerate((test, poisoned)):
-        monkeypatch.setattr("sdae.runs.semi.load_splits", lambda *a, t=t, **kw: (train, t))
+        monkeypatch.setattr("sdae.runs.common.load_splits", lambda *a, t=t, **kw: (train, t))
         run_semi(config, tmp_path / f"run{k}")
         weights.append(load_model(tmp_path / f"run{k}" / "model.safetensors")[0].state_dict())
     assert all(torch.equal(weights[0][k], weights[1][k]) for k in weights[0])

@@ -1,29 +1,11 @@
-"""Run settings: for each command, one tree of frozen, typed settings, validated on creation.
-
-::
-
-    DaeConfig                           sdae dae
-    ├── hidden, tied                    the network 784-hidden-784
-    ├── train: AutoencoderTraining      optimizer, lr, iterations, batch size, noise and level
-    ├── test_noise                      noise level of the test images (same kind)
-    └── protocol, seed, data_seed, device
-
-    SaeConfig                           sdae sae
-    ├── sizes, tied                     e.g. (784, 500, 200, 100)
-    ├── pretrain: (AutoencoderTraining, ...)   one per layer (paper Tables I, IV, VII)
-    ├── labels_per_class, labels_seed   None = every image of the pool is labelled
-    ├── finetune_recipe, finetune: Finetuning  the recipe's name and the values used
-    └── protocol, seed, data_seed, device
-
-    BaselineConfig                      sdae baseline MODEL
-    ├── model, settings: KnnSettings | LogregSettings | MlpSettings | CnnSettings
-    └── labels_per_class, labels_seed, protocol, seed, data_seed, device
-
-A config is printed when a run starts and saved as ``config.json`` (the tree as nested JSON)
-beside its results and inside its checkpoint; :func:`load_config` reads it back to an equal
-config. The command line's flags are mapped onto the tree by one table per command
-(:data:`FLAGS`, applied by :func:`from_flags`); flat ``config.json`` files written before
-the tree existed hold exactly those flags, so they load through the same table.
+"""The command line onto the config trees: one table per command (:data:`FLAGS`, an argparse
+dest -> the path of the setting it sets, e.g. ``pretrain_lr -> pretrain[].lr``), applied by
+:func:`from_flags` after the defaults that depend on other settings (the paper's pretraining
+for the architecture, the recipe for the label budget, the protocol the budget is checked
+on). A :class:`~sdae.errors.SettingError` raised on the way is renamed to the flag the user
+typed. :func:`load_config` reads a ``config.json`` back: the tree, or the flat form written
+before the tree existed, which holds exactly these flags and so loads through the same table.
+:func:`format_config` is the tree as printed at the start of a run.
 """
 
 from __future__ import annotations

@@ -20,10 +20,10 @@ from sklearn.neighbors import KNeighborsClassifier
 from sdae.config.checks import labels_text
 from sdae.config.classification import BaselineConfig, CnnSettings
 from sdae.config.training import Finetuning
-from sdae.data.splits import Split, labelled_indices, load_splits
+from sdae.data.splits import Split, labelled_indices
 from sdae.io import figures
 from sdae.io.checkpoints import save_model
-from sdae.io.outputs import RESULT_FILE, check_out_dir, staged_dir, write_json
+from sdae.io.outputs import RESULT_FILE, write_json
 from sdae.nn import distributed
 from sdae.nn.augment import augment
 from sdae.nn.convnets import DeepCNN, SmallCNN
@@ -33,7 +33,7 @@ from sdae.nn.training import (
     train_classifier,
 )
 from sdae.rng import Streams, derive_seed, streams
-from sdae.runs.common import classification_result
+from sdae.runs.common import classification_result, run_staged
 
 
 class SklearnModel:
@@ -121,11 +121,8 @@ def run_baseline(config: BaselineConfig, out: str | Path, *, data_dir=None,
     Writes ``config.json``, ``confusion.png``, ``metrics.json`` (the SAE's keys) and, for
     the PyTorch models, ``finetune_cost.png`` and ``model.safetensors``.
     """
-    check_out_dir(out, overwrite)
-    train, test = load_splits(config.protocol, config.data_seed, config.device, data_dir, download)
-    labelled_indices(train, config.labels_per_class, config.labels_seed)  # fail before training
-    with staged_dir(out, overwrite) as folder:
-        return write_baseline(config, folder, train, test, progress=progress)
+    return run_staged(config, out, write_baseline, data_dir=data_dir, progress=progress,
+                      overwrite=overwrite, download=download, labelled=True)
 
 
 def write_baseline(config: BaselineConfig, out: Path, train: Split, test: Split, *,

@@ -4,6 +4,7 @@ confusion matrix and its figure, and the metrics keys of ``sdae sae``'s metrics.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -11,9 +12,10 @@ import numpy as np
 import torch
 
 from sdae.data.fashion_mnist import CLASS_NAMES, N_CLASSES
-from sdae.data.splits import Split
+from sdae.data.splits import Split, labelled_indices, load_splits
 from sdae.evaluation import accuracy, confusion_matrix, predict
 from sdae.io import figures
+from sdae.io.outputs import check_out_dir, staged_dir
 
 
 def one_per_class(labels: torch.Tensor) -> list[int]:
@@ -52,3 +54,19 @@ def classification_result(model, train: Split, test: Split, out: Path, title: st
         "pretrain_cost_histories": pretrain,
         "finetune_cost_history": finetune,
     }
+
+
+def run_staged(config, out: str | Path, write: Callable[..., dict[str, Any]], *, data_dir=None,
+               progress: bool = False, overwrite: bool = False, download: bool = True,
+               labelled: bool = False) -> dict[str, Any]:
+    """What every ``run_*`` does around its work: check ``out`` before the data loads, load
+    the protocol's splits onto the device, check the labelled draw (``labelled``) before any
+    training, and call ``write(config, folder, train, test, progress=...)`` in a staging
+    folder swapped into place when it returns (:func:`sdae.io.outputs.staged_dir`). Returns
+    what ``write`` returns: the metrics."""
+    check_out_dir(out, overwrite)
+    train, test = load_splits(config.protocol, config.data_seed, config.device, data_dir, download)
+    if labelled:
+        labelled_indices(train, config.labels_per_class, config.labels_seed)
+    with staged_dir(out, overwrite) as folder:
+        return write(config, folder, train, test, progress=progress)

@@ -18,17 +18,17 @@ import torch
 
 from sdae.config.denoising import DaeConfig
 from sdae.data.fashion_mnist import N_PIXELS
-from sdae.data.splits import Split, load_splits
+from sdae.data.splits import Split
 from sdae.evaluation import denoising_scores, mean_image
 from sdae.io import figures
 from sdae.io.checkpoints import save_model
-from sdae.io.outputs import RESULT_FILE, check_out_dir, staged_dir, write_json
+from sdae.io.outputs import RESULT_FILE, write_json
 from sdae.nn.convnets import ConvAutoencoder
 from sdae.nn.models import Autoencoder, seeded
 from sdae.nn.noise import corrupt
 from sdae.nn.training import reconstruction_cost, train_autoencoder
 from sdae.rng import Streams
-from sdae.runs.common import one_per_class
+from sdae.runs.common import one_per_class, run_staged
 
 
 def build_dae(config: DaeConfig) -> Autoencoder | ConvAutoencoder:
@@ -108,10 +108,8 @@ def run_dae(
     original / noisy / denoised, one test image per class, Figs 6/8/10/11),
     ``model.safetensors`` and ``metrics.json``.
     """
-    check_out_dir(out, overwrite)
-    train, test = load_splits(config.protocol, config.data_seed, config.device, data_dir, download)
-    with staged_dir(out, overwrite) as folder:
-        return write_dae(config, folder, train, test, progress=progress)
+    return run_staged(config, out, write_dae, data_dir=data_dir, progress=progress,
+                      overwrite=overwrite, download=download)
 
 
 def write_dae(config: DaeConfig, out: Path, train: Split, test: Split, *,

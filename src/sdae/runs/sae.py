@@ -12,14 +12,14 @@ import torch
 
 from sdae.config.checks import labels_text
 from sdae.config.classification import SaeConfig
-from sdae.data.splits import Split, labelled_indices, load_splits
+from sdae.data.splits import Split, labelled_indices
 from sdae.io import figures
 from sdae.io.checkpoints import save_model
-from sdae.io.outputs import RESULT_FILE, check_out_dir, staged_dir, write_json
+from sdae.io.outputs import RESULT_FILE, write_json
 from sdae.nn.models import StackedClassifier, seeded
 from sdae.nn.training import finetune, pretrain_stack
 from sdae.rng import Streams
-from sdae.runs.common import classification_result
+from sdae.runs.common import classification_result, run_staged
 
 
 def pretrain_model(config: SaeConfig, train: Split, *, progress: bool = False):
@@ -61,11 +61,8 @@ def run_sae(config: SaeConfig, out: str | Path, *, data_dir=None, progress: bool
     ``confusion.png``, ``model.safetensors`` and ``metrics.json``. ``train_accuracy`` is
     measured on the whole pool (the paper's 51.18 % cannot be the accuracy on 10 images).
     """
-    check_out_dir(out, overwrite)
-    train, test = load_splits(config.protocol, config.data_seed, config.device, data_dir, download)
-    labelled_indices(train, config.labels_per_class, config.labels_seed)  # fail before training
-    with staged_dir(out, overwrite) as folder:
-        return write_sae(config, folder, train, test, progress=progress)
+    return run_staged(config, out, write_sae, data_dir=data_dir, progress=progress,
+                      overwrite=overwrite, download=download, labelled=True)
 
 
 def write_sae(config: SaeConfig, out: Path, train: Split, test: Split, *,

@@ -13,12 +13,12 @@ import torch
 
 from sdae.config.checks import labels_text
 from sdae.config.classification import SemiConfig
-from sdae.data.splits import labelled_indices, load_splits
+from sdae.data.splits import labelled_indices
 from sdae.io import figures
 from sdae.io.checkpoints import save_model
-from sdae.io.outputs import RESULT_FILE, check_out_dir, staged_dir, write_json
+from sdae.io.outputs import RESULT_FILE, write_json
 from sdae.nn.semi import fixmatch, graph_labels
-from sdae.runs.common import classification_result
+from sdae.runs.common import classification_result, run_staged
 
 
 def run_semi(config: SemiConfig, out: str | Path, *, data_dir=None, progress: bool = False,
@@ -28,12 +28,15 @@ def run_semi(config: SemiConfig, out: str | Path, *, data_dir=None, progress: bo
     ``finetune_cost.png``, ``confusion.png``, ``model.safetensors`` and ``metrics.json``
     (same keys; ``train_accuracy`` on the whole pool)."""
 
-    check_out_dir(out, overwrite)
-    train, test = load_splits(config.protocol, config.data_seed, config.device, data_dir, download)
-    with staged_dir(out, overwrite) as folder:
-        write_json(folder / "config.json", config)
-        metrics = write_semi(config, folder, train, test, progress=progress)
-        write_json(folder / RESULT_FILE, metrics)
+    return run_staged(config, out, _write_run, data_dir=data_dir, progress=progress,
+                      overwrite=overwrite, download=download)
+
+
+def _write_run(config: SemiConfig, folder: Path, train, test, *, progress: bool = False):
+    """A whole run folder: the config, :func:`write_semi`'s work, the metrics last."""
+    write_json(folder / "config.json", config)
+    metrics = write_semi(config, folder, train, test, progress=progress)
+    write_json(folder / RESULT_FILE, metrics)
     return metrics
 
 
