@@ -12,6 +12,7 @@ from pathlib import Path
 
 import torch
 
+from sdae.config.denoising import RobustConfig
 from sdae.config.flags import from_flags, load_config
 from sdae.data.splits import load_splits
 from sdae.errors import SdaeError
@@ -19,7 +20,7 @@ from sdae.io import figures
 from sdae.io.checkpoints import load_model, save_model
 from sdae.io.outputs import fsync_dir, read_json, write_json
 from sdae.reproduce import robustness
-from sdae.reproduce.plan import ARCHS, Experiment, ExperimentResult, robust_inputs
+from sdae.reproduce.plan import ARCHS, ROBUST_DAE_NOISE, Experiment, ExperimentResult, robust_inputs
 from sdae.reproduce.presets import Preset
 from sdae.runs.baseline import write_baseline
 from sdae.runs.common import classification_result
@@ -43,9 +44,6 @@ def experiment_config(exp: Experiment, preset: Preset, device: str = "cpu"):
                                   "iterations": preset.conv_iterations if conv
                                   else preset.dae_iterations})  # fmt: skip
     if exp.kind == "robust":
-        from sdae.config.denoising import RobustConfig
-        from sdae.reproduce.plan import ROBUST_DAE_NOISE
-
         return RobustConfig(dae_noise=ROBUST_DAE_NOISE, **run)
     if exp.kind in ("pretrain", "finetune"):
         base = from_flags("sae", {**run, "arch": ARCHS[exp.arch], "finetune_recipe": "paper",

@@ -55,8 +55,6 @@ def gemm_step(n: int, d: int, h: int, device: str = "cpu"):
 
 def _sync(device: str) -> None:
     if device.startswith("cuda"):
-        import torch
-
         torch.cuda.synchronize()
 
 

@@ -17,6 +17,7 @@ from typing import Any
 
 from sdae.io.outputs import atomic_write_text, copy_file, read_json, to_jsonable, write_json
 from sdae.reproduce.headline import Headline, ladder_headline, paper_headline
+from sdae.reproduce.ladder import build_ladder, ladder_summary
 from sdae.reproduce.plan import FRESH, ExperimentResult, select
 from sdae.reproduce.rows import Table
 from sdae.reproduce.tables import MLP_DAE, build_tables, summarize
@@ -243,8 +244,6 @@ def write_report(out: Path, *, preset: Any, args: dict, results: list[Experiment
     ladder = getattr(preset, "ladder_draws", 0)
     preset = to_jsonable(preset)
     if ladder:
-        from sdae.reproduce.ladder import build_ladder, ladder_summary
-
         tables, layout = build_ladder(results), LADDER_LAYOUT
         summary, headline = ladder_summary(tables, preset), ladder_headline(tables)
     else:

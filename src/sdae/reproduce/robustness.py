@@ -18,22 +18,17 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import torch
 
+from sdae.config.denoising import RobustConfig
 from sdae.evaluation import accuracy, adaptive_median_filter, median_filter, predict
 from sdae.io import figures
 from sdae.nn.noise import corrupt
 from sdae.reproduce.rows import Row, Table, cell
 from sdae.rng import Streams
 from sdae.runs.dae import denoise
-
-if TYPE_CHECKING:  # the engine is imported where it runs: the report reads only the table
-    import torch
-
-    from sdae.config.denoising import RobustConfig
-
 
 INPUTS = {"noisy": "noisy input", "median": "3x3 median", "adaptive_median": "adaptive median",
           "mlp_dae": "MLP DAE (paper)", "conv_dae": "conv DAE"}  # fmt: skip
