@@ -27,6 +27,7 @@ API = {
                     "load_config"),
     "sdae.config.training": ("AutoencoderTraining", "Finetuning"),
     "sdae.data.fashion_mnist": ("load_fashion_mnist",),
+    "sdae.data.sources": ("Dataset", "load_dataset"),
     "sdae.data.splits": ("protocol_splits",),
     "sdae.errors": ("SdaeError",),
     "sdae.io.checkpoints": ("load_model", "save_model"),
@@ -68,6 +69,7 @@ if TYPE_CHECKING:  # for type checkers and IDEs: the same names as API (a test c
     )
     from sdae.config.training import AutoencoderTraining, Finetuning
     from sdae.data.fashion_mnist import load_fashion_mnist
+    from sdae.data.sources import Dataset, load_dataset
     from sdae.data.splits import protocol_splits
     from sdae.errors import SdaeError
     from sdae.io.checkpoints import load_model, save_model

@@ -17,10 +17,12 @@ from pathlib import Path
 import numpy as np
 
 from sdae.config.flags import format_config
-from sdae.data.fashion_mnist import CLASS_NAMES, load_fashion_mnist
+from sdae.data.fashion_mnist import load_fashion_mnist
+from sdae.data.sources import load_dataset
 from sdae.io.outputs import check_out_dir
 from sdae.nn import distributed
 from sdae.reproduce.runner import reproduce
+from sdae.rng import check_seed
 from sdae.runs.baseline import run_baseline
 from sdae.runs.dae import run_dae
 from sdae.runs.denoise import SUMMARY, denoise_files
@@ -29,14 +31,23 @@ from sdae.runs.semi import run_semi
 
 
 def cmd_data(args, config=None) -> int:
-    data = load_fashion_mnist(args.data_dir, download=not args.no_download)
-    print(f"Fashion-MNIST at {data.source} (all files verified by SHA-256)")
+    check_seed(args.data_seed, "--data-seed")
+    data = load_dataset(args.data, data_dir=args.data_dir, download=not args.no_download,
+                        data_seed=args.data_seed)  # fmt: skip
+    if data.name == "fashion-mnist":
+        print(f"Fashion-MNIST at {data.source} (all files verified by SHA-256)")
+    else:
+        print(f"{data.name} from {data.source}")
+    for name, digest in data.sha256.items():
+        print(f"sha256 {digest}  {name}")
     print(f"train: {len(data.train_labels)} images   test: {len(data.test_labels)} images")
-    train = np.bincount(data.train_labels, minlength=10)
-    test = np.bincount(data.test_labels, minlength=10)
-    print(f"{'class':<16}{'train':>7}{'test':>7}")
-    for c, name in enumerate(CLASS_NAMES):
-        print(f"{c} {name:<14}{train[c]:>7}{test[c]:>7}")
+    print(f"images: {'x'.join(map(str, data.image_shape))}, {data.n_classes} classes")
+    train = np.bincount(data.train_labels, minlength=data.n_classes)
+    test = np.bincount(data.test_labels, minlength=data.n_classes)
+    index, width = len(str(data.n_classes - 1)), max(14, *(len(n) for n in data.class_names))
+    print(f"{'class':<{index + 1 + width}}{'train':>7}{'test':>7}")
+    for c, name in enumerate(data.class_names):
+        print(f"{c:<{index}} {name:<{width}}{train[c]:>7}{test[c]:>7}")
     return 0
 
 

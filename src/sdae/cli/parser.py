@@ -28,6 +28,7 @@ from sdae.config.denoising import CONV_TRAINING, DAE_MODELS, DaeConfig
 from sdae.config.flags import FLAGS, from_flags
 from sdae.config.training import FINETUNE_RECIPES
 from sdae.data.protocols import PROTOCOLS
+from sdae.data.sources import SOURCES_HELP
 from sdae.errors import SdaeError
 from sdae.reproduce.presets import PRESETS
 
@@ -54,9 +55,16 @@ def _common(p: argparse.ArgumentParser, out_default: str | None = None) -> None:
 
 
 def _add_data(sub) -> None:
-    p = sub.add_parser("data", help="find, verify and describe Fashion-MNIST",
-                       description="Find Fashion-MNIST (downloading it if needed), verify every "
-                       "file by SHA-256, and print where it is, the split sizes and class counts.")
+    p = sub.add_parser("data", help="find, verify and describe a data set (Fashion-MNIST, "
+                       "digits, your own IDX folder or .npz)",
+                       description="Find Fashion-MNIST (downloading it if needed) and verify every "
+                       "file by SHA-256, or read another source (--data); print where it is, the "
+                       "SHA-256 of the files read, the split sizes, the image size and the class "
+                       "counts.")  # fmt: skip
+    p.add_argument("--data", default="fashion-mnist", metavar="SOURCE",
+                   help=f"the data set: {SOURCES_HELP} (default: %(default)s)")
+    p.add_argument("--data-seed", type=int, default=0,
+                   help="seed of the digits' stratified 80/20 split (default: 0)")
     _common(p)
 
 

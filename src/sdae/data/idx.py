@@ -31,23 +31,35 @@ def open_file(path: Path):  # one place to open data files (tests make it fail)
     return gzip.open(path, "rb") if path.suffix == ".gz" else open(path, "rb")
 
 
-def _read_capped(f, path: Path) -> bytes:
-    """All bytes of ``f`` in small chunks, refusing more than ``MAX_IDX_BYTES``."""
+def _read_capped(f, path: Path, limit: int | None = None) -> bytes:
+    """All bytes of ``f`` in small chunks, refusing more than ``limit`` (default
+    ``MAX_IDX_BYTES``, above Fashion-MNIST's largest file)."""
     chunks, total = [], 0
     while chunk := f.read(_CHUNK):
         total += len(chunk)
-        if total > MAX_IDX_BYTES:
+        if limit is None and total > MAX_IDX_BYTES:
             raise SdaeError(f"{path}: over {MAX_IDX_BYTES} bytes, not Fashion-MNIST; {REPLACE}")
+        if limit is not None and total > limit:
+            raise SdaeError(f"{path}: over {limit} bytes once decompressed, more than sdae "
+                            "reads from one IDX file; split the data set or give fewer images")
         chunks.append(chunk)
     return b"".join(chunks)
 
 
-def _read_bytes(path: Path) -> bytes:
+def read_idx_file(path: str | Path, limit: int) -> tuple[np.ndarray, str]:
+    """A user's IDX file (``.gz`` or plain, at most ``limit`` bytes once decompressed):
+    ``(array, SHA-256 of its IDX bytes)``, every problem one :class:`SdaeError` line."""
+    path = Path(path)
+    raw = _read_bytes(path, limit)
+    return parse_idx(raw, str(path)), hashlib.sha256(raw).hexdigest()
+
+
+def _read_bytes(path: Path, limit: int | None = None) -> bytes:
     """The IDX bytes of ``path``; every way a file can be unreadable is one line naming it
     (corrupt gzip raises zlib.error, BadGzipFile or EOFError, not just OSError)."""
     try:
         with open_file(path) as f:
-            return _read_capped(f, path)
+            return _read_capped(f, path, limit)
     except (OSError, EOFError, zlib.error) as exc:
         reason, fix = getattr(exc, "strerror", None) or str(exc), REPLACE
         if isinstance(exc, PermissionError):
