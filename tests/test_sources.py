@@ -152,3 +152,29 @@ def test_a_bad_source_is_one_line_and_writes_nothing(case, tmp_path, capsys, mon
     line = capsys.readouterr().err
     assert line.count("\n") == 1 and message in line
     assert sorted(p.name for p in tmp_path.iterdir()) == before
+
+
+def test_protocols_on_any_data_set():
+    """`full` takes every image; `mini` (100 / 30 per class) applies where each class has
+    that many; `paper` (600 / 60) is refused on digits in one line; rows are H*W*C pixels."""
+    from sdae.data.splits import labelled_indices, protocol_splits
+
+    digits = load_dataset("digits")
+    train, test = protocol_splits(digits, "full", 0)
+    assert train.x.shape == (1437, 64) and test.x.shape == (360, 64)
+    assert float(train.x.max()) == 1.0 and float(train.x.min()) == 0.0
+    train, test = protocol_splits(digits, "mini", 0)
+    assert np.bincount(train.y.numpy()).tolist() == [100] * 10
+    assert np.bincount(test.y.numpy()).tolist() == [30] * 10
+    with pytest.raises(SdaeError, match="the paper protocol takes 600 training and 60 test"):
+        protocol_splits(digits, "paper", 0)
+    assert len(labelled_indices(train, 5, 0)) == 50
+
+
+def test_colour_images_flatten_to_h_w_c(tmp_path):
+    from sdae.data.splits import protocol_splits
+
+    arrays = make_npz(tmp_path / "c.npz")
+    train, _ = protocol_splits(load_dataset(tmp_path / "c.npz"), "full", 0)
+    assert train.x.shape == (20, 9 * 7 * 3)
+    np.testing.assert_allclose(train.x[3].numpy(), arrays["x_train"][3].reshape(-1) / 255)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from sdae.data.fashion_mnist import N_CLASSES
 from sdae.errors import SdaeError
 
 # images per class (train, test): the paper's subsets, everything, and a small preview
@@ -16,14 +15,16 @@ PROTOCOLS = {"paper": (600, 60), "full": (None, None), "mini": (100, 30)}
 
 
 def stratified_indices(labels: np.ndarray, per_class: int, seed: int) -> np.ndarray:
-    """``per_class`` indices of each class, drawn without replacement by ``seed``.
+    """``per_class`` indices of each class ``0 .. labels.max()``, drawn without replacement
+    by ``seed``, class by class in order (so the draws of a class do not depend on how many
+    classes follow it).
 
     Returned sorted, so the subset does not depend on the order classes were drawn in.
     """
     labels = np.asarray(labels)
     rng = np.random.default_rng(seed)
     chosen = []
-    for c in range(N_CLASSES):
+    for c in range(int(labels.max()) + 1 if labels.size else 0):
         members = np.flatnonzero(labels == c)
         if per_class > len(members):
             raise SdaeError(

@@ -5,13 +5,17 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 
-from sdae.data.fashion_mnist import N_CLASSES, N_PIXELS, FashionMNIST, load_fashion_mnist
+from sdae.data.fashion_mnist import FashionMNIST, load_fashion_mnist
 from sdae.data.protocols import PROTOCOLS, stratified_indices
 from sdae.errors import SdaeError
+
+if TYPE_CHECKING:
+    from sdae.data.sources import Dataset
 
 
 @dataclass(frozen=True)
@@ -34,13 +38,17 @@ def make_split(images: np.ndarray, labels: np.ndarray, index: np.ndarray | None 
     if index is None:
         index = np.arange(len(labels))
 
-    x = torch.from_numpy(images[index].reshape(len(index), N_PIXELS).astype(np.float32) / 255.0)
+    # one row per image, its pixels (and channels) in row-major order: 784 for Fashion-MNIST
+    x = torch.from_numpy(images[index].reshape(len(index), -1).astype(np.float32) / 255.0)
     return Split(x, torch.from_numpy(labels[index].astype(np.int64)), index)
 
 
-def protocol_splits(data: FashionMNIST, protocol: str, seed: int) -> tuple[Split, Split]:
+def protocol_splits(data: FashionMNIST | Dataset, protocol: str,
+                    seed: int) -> tuple[Split, Split]:  # fmt: skip
     """The training and test sets of a protocol: ``paper`` (600 / 60 images per class, drawn
-    by ``seed``), ``full`` (60000 / 10000) or ``mini`` (100 / 30 per class, for previews)."""
+    by ``seed``), ``full`` (every image: 60000 / 10000 of Fashion-MNIST) or ``mini`` (100 /
+    30 per class, for previews), of Fashion-MNIST or any :class:`~sdae.data.sources.Dataset`
+    whose classes have that many images."""
     if protocol not in PROTOCOLS:
         raise SdaeError(f"unknown protocol {protocol!r}; choose one of {', '.join(PROTOCOLS)}")
     n_train, n_test = PROTOCOLS[protocol]
@@ -48,6 +56,12 @@ def protocol_splits(data: FashionMNIST, protocol: str, seed: int) -> tuple[Split
     train_seed, test_seed = (int(s) for s in rng.integers(0, 2**31, size=2))
     train_idx = test_idx = None
     if n_train is not None:
+        fewest = min(np.bincount(data.train_labels).min() / n_train,
+                     np.bincount(data.test_labels).min() / n_test)
+        if fewest < 1:
+            raise SdaeError(f"the {protocol} protocol takes {n_train} training and {n_test} test "
+                            f"images per class, more than this data set has of some class; use "
+                            "--protocol full, or mini")  # fmt: skip
         train_idx = stratified_indices(data.train_labels, n_train, train_seed)
         test_idx = stratified_indices(data.test_labels, n_test, test_seed)
     return (
@@ -67,7 +81,7 @@ def labelled_indices(pool: Split, labels_per_class: int | None, labels_seed: int
     drawn stratified by ``labels_seed`` (independent of the weights' seed), or all (None)."""
     if labels_per_class is None:
         return np.arange(len(pool))
-    counts = np.bincount(pool.y.cpu().numpy(), minlength=N_CLASSES)
+    counts = np.bincount(pool.y.cpu().numpy())
     if labels_per_class > counts.min():
         raise SdaeError(
             f"--labels-per-class {labels_per_class} is more than the {int(counts.min())} "

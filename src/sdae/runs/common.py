@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from sdae.data.fashion_mnist import CLASS_NAMES, N_CLASSES
+from sdae.data.fashion_mnist import CLASS_NAMES
 from sdae.data.splits import Split, labelled_indices, load_splits
 from sdae.evaluation import accuracy, confusion_matrix, predict
 from sdae.io import figures
@@ -21,7 +21,8 @@ from sdae.io.outputs import check_out_dir, staged_dir
 def one_per_class(labels: torch.Tensor) -> list[int]:
     """Index of the first image of each class: the columns of the reconstruction grids."""
     y = labels.cpu().numpy()
-    return [int(np.flatnonzero(y == c)[0]) for c in range(N_CLASSES) if (y == c).any()]
+    return [int(np.flatnonzero(y == c)[0]) for c in range(int(y.max()) + 1 if y.size else 0)
+            if (y == c).any()]  # fmt: skip
 
 
 def _classification_metrics(model, train: Split, test: Split, out: Path, title: str):
