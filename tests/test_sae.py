@@ -102,12 +102,17 @@ def test_paper_schedules_are_the_defaults():
 @pytest.mark.parametrize("arch,message", [
     ("784-abc", "sizes must be whole numbers"),
     ("784", "has one layer"),
-    ("100-50", "must start with 784"),
     ("784-0", "at least 1"),
 ])
 def test_bad_arch(arch, message):
     with pytest.raises(SdaeError, match=message):
         parse_arch(arch)
+
+
+def test_arch_starts_with_the_datas_pixels():
+    with pytest.raises(SdaeError, match="--arch 100-50 must start with 784, the values of one "
+                       r"28x28 image of fashion-mnist \(e.g. 784-50\)"):
+        from_flags("sae", {"arch": "100-50"})
 
 
 def run_cli(*args):

@@ -178,3 +178,41 @@ def test_colour_images_flatten_to_h_w_c(tmp_path):
     train, _ = protocol_splits(load_dataset(tmp_path / "c.npz"), "full", 0)
     assert train.x.shape == (20, 9 * 7 * 3)
     np.testing.assert_allclose(train.x[3].numpy(), arrays["x_train"][3].reshape(-1) / 255)
+
+
+def test_sae_and_baselines_read_any_source(tmp_path, capsys):
+    """`--data` on `sdae sae` and `sdae baseline`: the MLP's input and the classes follow
+    the data; digits read from the bundled set and from an IDX folder of the same images give
+    the same numbers (two code paths, one result)."""
+    import json
+
+    from sdae.config import from_flags
+
+    digits = load_dataset("digits")
+    folder = tmp_path / "my-digits"
+    folder.mkdir()
+    for name, a in {"train-images-idx3-ubyte": digits.train_images,
+                    "train-labels-idx1-ubyte": digits.train_labels,
+                    "t10k-images-idx3-ubyte": digits.test_images,
+                    "t10k-labels-idx1-ubyte": digits.test_labels}.items():  # fmt: skip
+        (folder / name).write_bytes(idx_bytes(a))
+    config = from_flags("sae", {"data": str(folder)})
+    assert (config.sizes, config.protocol, config.data) == ((64, 100), "full", str(folder))
+    quick = ["--labels-per-class", "5", "--pretrain-iterations", "30",
+             "--finetune-iterations", "30", "--quiet"]  # fmt: skip
+    for name, data in (("a", "digits"), ("b", str(folder))):
+        assert main(["sae", "--data", data, "--out", str(tmp_path / name), *quick]) == 0
+    a, b = (json.loads((tmp_path / n / "metrics.json").read_text()) for n in "ab")
+    assert a["test_accuracy"] == b["test_accuracy"] > 0.5 and a["n_test"] == 360
+    assert len(a["confusion_matrix"]) == 10
+    assert main(["baseline", "knn", "--data", "digits", "--labels-per-class", "5",
+                 "--out", str(tmp_path / "knn"), "--quiet"]) == 0  # fmt: skip
+    capsys.readouterr()
+    for argv, message in (
+        (["sae", "--data", "digits", "--arch", "784-100"], "--arch 784-100 must start with 64"),
+        (["sae", "--data", "digits", "--protocol", "paper"], "--protocol paper takes 600"),
+        (["baseline", "cnn", "--data", "digits"], "baseline cnn reads 28x28 grey images"),
+    ):
+        assert main([*argv, "--out", str(tmp_path / "refused")]) == 2
+        assert message in capsys.readouterr().err
+    assert not (tmp_path / "refused").exists()

@@ -20,7 +20,6 @@ from sdae.config.classification import (
     BaselineConfig,
     CnnSettings,
     LogregSettings,
-    MlpSettings,
     SaeConfig,
     SemiConfig,
 )
@@ -135,12 +134,16 @@ def _ints(text: str) -> tuple[int, ...]:
 
 
 def _labels_and_seeds(p, d) -> None:
+    if hasattr(d, "data"):  # the commands that read other data sets
+        p.add_argument("--data", metavar="SOURCE",
+                       help=f"the data set: {SOURCES_HELP} (default: fashion-mnist)")
     p.add_argument("--labels-per-class", default=d.labels_per_class, metavar="N",
                    help="labelled images per class for fine-tuning: 1, 5, 10, ... or 'all' "
                    "(default: %(default)s)")
-    p.add_argument("--protocol", choices=list(PROTOCOLS), default=d.protocol,
-                   help="paper: a 600/60 per class subset; full: 60000/10000; mini: 100/30 "
-                   "per class (default: paper)")
+    p.add_argument("--protocol", choices=list(PROTOCOLS),
+                   help="paper: a 600/60 per class subset; full: every image (60000/10000 of "
+                   "Fashion-MNIST); mini: 100/30 per class (default: paper for Fashion-MNIST, "
+                   "full for other data)")
     p.add_argument("--seed", type=int, default=d.seed, help="weights seed (default: 0)")
     p.add_argument("--labels-seed", type=int, default=d.labels_seed,
                    help="seed of the labelled draw, separate from the weights (default: 0)")
@@ -192,8 +195,9 @@ def _add_sae(sub) -> None:
         "Writes config.json, metrics.json, layer_costs.png, finetune_cost.png, confusion.png "
         "and model.safetensors into --out.",
     )  # fmt: skip
-    p.add_argument("--arch", default=d.arch,
-                   help="layer sizes, e.g. 784-500-200-100 (default: %(default)s)")
+    p.add_argument("--arch",
+                   help="layer sizes, the data's pixels first, e.g. 784-500-200-100 (default: "
+                   "pixels-100, e.g. 784-100)")
     _labels_and_seeds(p, d)
     g = p.add_argument_group("pretraining (one value, or one per layer)")
     g.add_argument("--pretrain-lr", type=_floats, default=(), metavar="LR[,LR...]",
@@ -232,8 +236,9 @@ def _add_baseline(sub) -> None:
                    help="knn: neighbours (default: %(default)s)")
     p.add_argument("--c", type=float, default=LogregSettings().c,
                    help="logreg: inverse L2 strength (default: %(default)s)")
-    p.add_argument("--arch", default=MlpSettings().arch,
-                   help="mlp: layer sizes (default: %(default)s)")
+    p.add_argument("--arch",
+                   help="mlp: layer sizes, the data's pixels first (default: pixels-100, e.g. "
+                   "784-100)")
     _finetuning(p.add_argument_group("mlp training (as the SAE's fine-tuning)"))
     g = p.add_argument_group("cnn training")
     g.add_argument("--cnn-lr", type=float, default=cnn.lr,

@@ -13,8 +13,8 @@ import math
 import numbers
 from collections.abc import Sequence
 
-from sdae.data.fashion_mnist import N_CLASSES, N_PIXELS
 from sdae.data.protocols import PROTOCOLS
+from sdae.data.sources import FASHION_FACTS, SourceFacts, source_facts
 from sdae.devices import check_device
 from sdae.errors import SdaeError, SettingError
 from sdae.rng import check_seed
@@ -96,11 +96,13 @@ def check_protocol(protocol: str) -> None:
 
 
 def check_run(config) -> None:
-    """What every config shares: protocol, seeds, device."""
+    """What every config shares: protocol, seeds, device; its data, where it names one
+    (read now, so that a source that cannot be used is refused before any work)."""
     check_protocol(config.protocol)
     check_seed(config.seed, "--seed")
     check_seed(config.data_seed, "--data-seed")
     check_device(config.device)
+    pool_per_class(config.protocol, facts_of(config))
 
 
 def check_labels(config) -> None:
@@ -110,7 +112,7 @@ def check_labels(config) -> None:
         return
     if isinstance(n, bool) or not isinstance(n, int) or n < 1:
         raise SdaeError(f"--labels-per-class {n!r}: give a whole number >= 1 or 'all'")
-    per_class = pool_per_class(config.protocol)
+    per_class = pool_per_class(config.protocol, facts_of(config))
     if n > per_class:
         bigger = "" if config.protocol == "full" else ", or use --protocol full"
         raise SettingError("labels_per_class", f"{{name}} {n} is more than the {per_class} "
@@ -118,34 +120,59 @@ def check_labels(config) -> None:
                            f"for fewer{bigger}")  # fmt: skip
 
 
-def pool_per_class(protocol: str) -> int:
-    """Images per class in ``protocol``'s training pool (Fashion-MNIST has 6000 of each)."""
-    return PROTOCOLS[protocol][0] or 6000
+def facts_of(config) -> SourceFacts:
+    """The facts of the data ``config`` reads (its ``data``; Fashion-MNIST without one)."""
+    return source_facts(getattr(config, "data", "fashion-mnist"), config.data_seed)
+
+
+def pool_per_class(protocol: str, facts: SourceFacts = FASHION_FACTS) -> int:
+    """Images per class in ``protocol``'s training pool of the data (Fashion-MNIST has 6000
+    of each): ``paper`` 600, ``mini`` 100, ``full`` the smallest class's count. A protocol
+    larger than a class of the data raises :class:`SettingError`."""
+    fewest, size = min(facts.train_per_class), PROTOCOLS[protocol][0]
+    if size is None:
+        return fewest
+    if size > fewest:
+        raise SettingError("protocol", f"{{name}} {protocol} takes {size} training images per "
+                           f"class, and the smallest class of {facts.name} has {fewest}; use "
+                           "--protocol full (every image) or mini (100 per class)")
+    return size
+
+
+def check_input_size(sizes: tuple[int, ...], facts: SourceFacts, field: str = "sizes") -> None:
+    """An MLP's first size is the data's pixels (times channels)."""
+    if sizes[0] != facts.n_features:
+        arch = "-".join(map(str, sizes))
+        hint = "-".join(map(str, (facts.n_features, *sizes[1:])))
+        raise SettingError(field, f"{{name}} {arch} must start with {facts.n_features}, the "
+                           f"values of one {facts.image_text()} of {facts.name} (e.g. {hint})")
 
 
 def check_graph(config) -> None:
     """``sdae semi``'s graph against its pool: the images it may label per class are those
     the draw left unlabelled, and PCA has at most as many components as pixels."""
-    free = pool_per_class(config.protocol) - config.labels_per_class
+    facts = facts_of(config)
+    free = pool_per_class(config.protocol, facts) - config.labels_per_class
     if config.graph_per_class > free:
         raise SettingError("graph_per_class", f"{{name}} {config.graph_per_class} is more than "
                            f"the {free} unlabelled images per class of the {config.protocol} "
                            f"protocol's pool ({pool_per_class(config.protocol)} per class, "
                            f"{config.labels_per_class} labelled); ask for at most {free}")
-    if config.graph_components > N_PIXELS:
+    if config.graph_components > facts.n_features:
         raise SettingError("graph_components", f"{{name}} {config.graph_components} is more "
-                           f"than the {N_PIXELS} pixels of an image; ask for at most "
-                           f"{N_PIXELS}")  # fmt: skip
+                           f"than the {facts.n_features} pixels of an image; ask for at most "
+                           f"{facts.n_features}")  # fmt: skip
 
 
 def check_neighbours(config) -> None:
     """k-NN's ``k`` against the labelled images: with ``k`` as large as their number every
     test image gets the same neighbours, and so the same class."""
-    per_class = config.labels_per_class or pool_per_class(config.protocol)
-    n, k = N_CLASSES * per_class, config.settings.k
+    facts = facts_of(config)
+    per_class = config.labels_per_class or pool_per_class(config.protocol, facts)
+    n, k = facts.n_classes * per_class, config.settings.k
     if k >= n:
         raise SettingError("settings.k", f"{{name}} {k} is not below the {n} labelled images "
-                           f"({N_CLASSES} classes x {per_class}): every test image would get "
+                           f"({facts.n_classes} classes x {per_class}): every test image would get "
                            f"the same class; choose {{name}} {n - 1} or fewer, or more "
                            "--labels-per-class")  # fmt: skip
 
@@ -155,8 +182,6 @@ def check_sizes(sizes: tuple[int, ...]) -> None:
     if len(sizes) < 2:
         raise SdaeError(f"--arch {arch!r} has one layer; give the input and at least one "
                         "hidden size, e.g. 784-100")  # fmt: skip
-    if sizes[0] != 784:
-        raise SdaeError(f"--arch {arch!r} must start with 784, the pixels of a 28x28 image")
     if any(isinstance(s, bool) or not isinstance(s, int) or s < 1 for s in sizes):
         raise SdaeError(f"--arch {arch!r}: every size must be a whole number, at least 1")
 

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 
 from sdae.config.checks import (
     check_graph,
+    check_input_size,
     check_labels,
     check_lr,
     check_neighbours,
@@ -31,6 +32,7 @@ from sdae.config.checks import (
     check_schedule,
     check_sizes,
     check_whole,
+    facts_of,
     parse_augment,
 )
 from sdae.config.training import FINETUNE_RECIPES, AutoencoderTraining, Finetuning
@@ -112,6 +114,7 @@ class SaeConfig:
     labels_seed: int = 0
     finetune_recipe: str = "paper"
     finetune: Finetuning = FINETUNE_RECIPES["paper"]
+    data: str = "fashion-mnist"
     protocol: str = "paper"
     seed: int = 0
     data_seed: int = 0
@@ -124,6 +127,7 @@ class SaeConfig:
                             "settings; give one per layer")  # fmt: skip
         check_recipe(self.finetune_recipe)
         check_run(self)
+        check_input_size(self.sizes, facts_of(self))
         check_labels(self)
 
     @property
@@ -221,6 +225,7 @@ class BaselineConfig:
     settings: KnnSettings | LogregSettings | MlpSettings | CnnSettings = KnnSettings()
     labels_per_class: int | None = 5
     labels_seed: int = 0
+    data: str = "fashion-mnist"
     protocol: str = "paper"
     seed: int = 0
     data_seed: int = 0
@@ -234,6 +239,12 @@ class BaselineConfig:
             raise SdaeError(f"baseline {self.model} takes {BASELINES[self.model].__name__}, "
                             f"not {type(self.settings).__name__}")  # fmt: skip
         check_run(self)
+        facts = facts_of(self)
+        if self.model == "mlp":
+            check_input_size(self.settings.sizes, facts, "settings.sizes")
+        if self.model == "cnn" and facts.image_shape != (28, 28):
+            raise SdaeError(f"baseline cnn reads 28x28 grey images, and those of {facts.name} "
+                            f"are {facts.image_text()}s; use knn, logreg or mlp")  # fmt: skip
         check_labels(self)
         if self.model == "knn":
             check_neighbours(self)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from pathlib import Path
 
 from sdae.config.checks import parse_arch, parse_augment, parse_labels
 from sdae.config.classification import (
@@ -28,6 +29,7 @@ from sdae.config.classification import (
 from sdae.config.denoising import CONV_TRAINING, DaeConfig, RobustConfig
 from sdae.config.training import FINETUNE_RECIPES
 from sdae.config.tree import apply, from_json, has_path, to_jsonable
+from sdae.data.sources import BUILTIN, FASHION_FACTS, source_facts
 from sdae.errors import SdaeError, SettingError
 
 
@@ -67,7 +69,8 @@ FLAGS: dict[str, dict[str, str]] = {
         "batch_size": "train.batch_size", "fixed_noise": "train.fixed_noise", **_RUN,
     },
     "sae": {
-        "arch": "sizes", "tied": "tied", **_LABELS, "finetune_recipe": "finetune_recipe",
+        "data": "data", "arch": "sizes", "tied": "tied", **_LABELS,
+        "finetune_recipe": "finetune_recipe",
         **{flag: f"finetune.{f}" for flag, f in _FINETUNE.items()},
         "pretrain_lr": "pretrain[].lr", "pretrain_iterations": "pretrain[].iterations",
         "pretrain_optimizer": "pretrain[].optimizer",
@@ -84,7 +87,7 @@ FLAGS: dict[str, dict[str, str]] = {
                           "graph_pretrain_iterations")}, **_RUN,
     },
     "baseline": {
-        "model": "model", **_LABELS, "k": "settings.k", "c": "settings.c",
+        "data": "data", "model": "model", **_LABELS, "k": "settings.k", "c": "settings.c",
         "cnn_lr": "settings.lr", "epochs": "settings.epochs", "batch_size": "settings.batch_size",
         "cnn_arch": "settings.arch", "cnn_schedule": "settings.schedule",
         "cnn_augment": "settings.augment", "label_smoothing": "settings.label_smoothing",
@@ -103,13 +106,19 @@ def _base(command: str, given: dict[str, object]):
     """The defaults that depend on other settings: the paper's pretraining for the
     architecture, the recipe for the label budget, the baseline's own settings."""
     labels = given.get("labels_per_class", 5)
-    run = {"protocol": given.get("protocol", "paper")}  # what the label budget is checked on
+    data = given.get("data", "fashion-mnist")
+    # what the label budget is checked on: the paper's subsets of Fashion-MNIST, else all of it
+    run = {"protocol": given.get("protocol", "paper" if data == "fashion-mnist" else "full"),
+           "data_seed": given.get("data_seed", 0)}  # fmt: skip
     if command == "semi":
         return SemiConfig()
     if command == "dae":
         conv = given.get("model") == "conv"
         return DaeConfig(model="conv", train=CONV_TRAINING) if conv else DaeConfig()
-    sizes = given.get("arch", (784, 100))
+    if command in ("sae", "baseline"):
+        run["data"] = data
+    facts = source_facts(data, run["data_seed"]) if "data" in run else FASHION_FACTS
+    sizes = given.get("arch", (facts.n_features, 100))
     recipe = resolve_recipe(given.get("finetune_recipe") or "auto", labels)
     if command == "sae":
         return SaeConfig(sizes=sizes, pretrain=paper_pretraining(sizes), labels_per_class=labels,
@@ -132,6 +141,8 @@ def from_flags(command: str, flags: dict[str, object]):
         raise SdaeError(f"{unknown[0]!r} is not a setting of sdae {command}")
     given = {k: _PARSE[k](v) if k in _PARSE else v for k, v in flags.items()
              if v is not None and v != ()}  # fmt: skip
+    if given.get("data", "fashion-mnist") not in BUILTIN:  # a path: recorded as an absolute one
+        given["data"] = str(Path(str(given["data"])).expanduser().absolute())
     names = {p: "--" + k.replace("_", "-") for k, p in table.items()}
     try:
         base = _base(command, given)
@@ -140,7 +151,8 @@ def from_flags(command: str, flags: dict[str, object]):
     if command == "dae" and "test_noise" not in given:  # test on the noise it was trained on
         given["test_noise"] = given.get("train_noise", base.train.noise_level)
     consumed = () if command in ("dae", "semi") else ("arch", "labels_per_class",
-                                                      "finetune_recipe", "model", "protocol")
+                                                      "finetune_recipe", "model", "protocol",
+                                                      "data", "data_seed")
     changes = {table[k]: v for k, v in given.items() if k not in consumed}
     changes = {p: v for p, v in changes.items() if has_path(base, p)}
     return apply(base, changes, names)

@@ -19,6 +19,7 @@ checksum to match, so the digests are recorded instead). A source that cannot be
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import stat
@@ -69,6 +70,45 @@ class Dataset:
     @property
     def n_classes(self) -> int:
         return len(self.class_names)
+
+
+@dataclass(frozen=True)
+class SourceFacts:
+    """What a config is checked against: ``image_shape`` ``(H, W)`` or ``(H, W, C)``, the
+    classes, and how many training images each class has."""
+
+    name: str
+    image_shape: tuple[int, ...]
+    class_names: tuple[str, ...]
+    train_per_class: tuple[int, ...]
+
+    @property
+    def n_features(self) -> int:
+        return int(np.prod(self.image_shape))
+
+    @property
+    def n_classes(self) -> int:
+        return len(self.class_names)
+
+    def image_text(self) -> str:
+        """``"28x28 image"``, ``"9x7x3 image"``: for messages."""
+        return "x".join(map(str, self.image_shape)) + " image"
+
+
+#: Fashion-MNIST's facts without reading it: its verified files hold exactly these
+FASHION_FACTS = SourceFacts("fashion-mnist", (28, 28), CLASS_NAMES, (6000,) * 10)
+
+
+@functools.lru_cache(maxsize=8)
+def source_facts(source: str, data_seed: int = 0) -> SourceFacts:
+    """The :class:`SourceFacts` of ``source`` (read once per process; Fashion-MNIST's are
+    known without reading it). A source that cannot be used raises :class:`SdaeError`."""
+    if source == "fashion-mnist":
+        return FASHION_FACTS
+    data = load_dataset(source, data_seed=data_seed)
+    counts = np.bincount(data.train_labels, minlength=data.n_classes)
+    return SourceFacts(data.name, data.image_shape, data.class_names,
+                       tuple(int(c) for c in counts))  # fmt: skip
 
 
 def load_dataset(source: str | Path = "fashion-mnist", *, data_dir=None, download: bool = True,

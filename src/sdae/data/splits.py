@@ -5,17 +5,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 
 from sdae.data.fashion_mnist import FashionMNIST, load_fashion_mnist
 from sdae.data.protocols import PROTOCOLS, stratified_indices
+from sdae.data.sources import Dataset, load_dataset
 from sdae.errors import SdaeError
-
-if TYPE_CHECKING:
-    from sdae.data.sources import Dataset
 
 
 @dataclass(frozen=True)
@@ -70,8 +67,14 @@ def protocol_splits(data: FashionMNIST | Dataset, protocol: str,
     )
 
 
-def load_splits(protocol: str, data_seed: int, device: str, data_dir=None, download=True):
-    data = load_fashion_mnist(data_dir, download=download)
+def load_splits(protocol: str, data_seed: int, device: str, data_dir=None, download=True,
+                source: str = "fashion-mnist") -> tuple[Split, Split]:
+    """The protocol's training and test sets of ``source`` on ``device`` (``data_seed``
+    draws the subsets, and the digits' split)."""
+    if source == "fashion-mnist":
+        data = load_fashion_mnist(data_dir, download=download)
+    else:
+        data = load_dataset(source, data_seed=data_seed)
     train, test = protocol_splits(data, protocol, data_seed)
     return train.to(device), test.to(device)
 

@@ -17,7 +17,7 @@ import torch
 from sklearn.linear_model import LogisticRegression
 from sklearn.neighbors import KNeighborsClassifier
 
-from sdae.config.checks import labels_text
+from sdae.config.checks import facts_of, labels_text
 from sdae.config.classification import BaselineConfig, CnnSettings
 from sdae.config.training import Finetuning
 from sdae.data.splits import Split, labelled_indices
@@ -59,11 +59,11 @@ def fit_logreg(x: torch.Tensor, y: torch.Tensor, c: float = 1.0) -> tuple[Sklear
 
 
 def fit_mlp(x, y, sizes, settings: Finetuning, *, seed: int, rng: Streams | int,
-            progress=False) -> tuple[StackedClassifier, list[float]]:  # fmt: skip
+            progress=False, n_classes: int = 10) -> tuple[StackedClassifier, list[float]]:
     """The stacked autoencoder's network from random weights (``seed``, no pretraining),
     fine-tuned exactly as :func:`sdae.nn.training.finetune` fine-tunes the pretrained one."""
     with seeded(seed):
-        model = StackedClassifier(sizes)
+        model = StackedClassifier(sizes, n_classes=n_classes)
     model.to(x.device)
     history = finetune(model, x, y, settings, rng=rng, progress=progress)
     return model, history
@@ -107,10 +107,9 @@ def _fit_baseline(config: BaselineConfig, x: torch.Tensor, y: torch.Tensor, prog
     if config.model == "logreg":
         return fit_logreg(x, y, s.c)
     if config.model == "mlp":
-        return fit_mlp(x, y, s.sizes, s.finetune, seed=seed,
-                                 rng=Streams(seed, "finetune-", device), progress=progress)
-    return fit_cnn(x, y, s, seed=seed, rng=Streams(seed, "cnn-", device),
-                             progress=progress)
+        return fit_mlp(x, y, s.sizes, s.finetune, seed=seed, n_classes=facts_of(config).n_classes,
+                       rng=Streams(seed, "finetune-", device), progress=progress)
+    return fit_cnn(x, y, s, seed=seed, rng=Streams(seed, "cnn-", device), progress=progress)
 
 
 def run_baseline(config: BaselineConfig, out: str | Path, *, data_dir=None,
@@ -141,6 +140,7 @@ def write_baseline(config: BaselineConfig, out: Path, train: Split, test: Split,
         model, train, test, out,
         f"{config.model}, {labels_text(config.labels_per_class)} labels/class",
         pretrain=[], finetune=history, seconds=train_seconds, n_labelled=len(labelled),
+        class_names=facts_of(config).class_names,
     )  # fmt: skip
     if isinstance(model, torch.nn.Module):
         save_model(out / "model.safetensors", model, config)

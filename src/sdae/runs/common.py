@@ -25,14 +25,15 @@ def one_per_class(labels: torch.Tensor) -> list[int]:
             if (y == c).any()]  # fmt: skip
 
 
-def _classification_metrics(model, train: Split, test: Split, out: Path, title: str):
+def _classification_metrics(model, train: Split, test: Split, out: Path, title: str,
+                            class_names: tuple[str, ...]):
     """Accuracy on the whole pool and on the test set, and the confusion matrix figure."""
     def _predict(x):
         return predict(model, x) if isinstance(model, torch.nn.Module) else model.predict(x)
 
     pred_train, pred_test = _predict(train.x), _predict(test.x)
-    matrix = confusion_matrix(pred_test, test.y)
-    figures.confusion(out / "confusion.png", matrix, CLASS_NAMES, title)
+    matrix = confusion_matrix(pred_test, test.y, len(class_names))
+    figures.confusion(out / "confusion.png", matrix, class_names, title)
     return {
         "train_accuracy": accuracy(pred_train, train.y),
         "test_accuracy": accuracy(pred_test, test.y),
@@ -42,12 +43,14 @@ def _classification_metrics(model, train: Split, test: Split, out: Path, title: 
 
 def classification_result(model, train: Split, test: Split, out: Path, title: str,
                           *, pretrain: list[list[float]], finetune: list[float],
-                          seconds: float, n_labelled: int) -> dict[str, Any]:
-    """The metrics every classifier run writes (the keys of ``sdae sae``'s metrics.json)."""
+                          seconds: float, n_labelled: int,
+                          class_names: tuple[str, ...] = CLASS_NAMES) -> dict[str, Any]:
+    """The metrics every classifier run writes (the keys of ``sdae sae``'s metrics.json);
+    ``class_names`` label the confusion matrix (Fashion-MNIST's by default)."""
     return {
         "pretrain_final_costs": [h[-1] for h in pretrain],
         "finetune_final_cost": finetune[-1] if finetune else None,
-        **_classification_metrics(model, train, test, out, title),
+        **_classification_metrics(model, train, test, out, title, class_names),
         "train_seconds": seconds,
         "n_labelled": n_labelled,
         "n_train": len(train),
@@ -66,7 +69,8 @@ def run_staged(config, out: str | Path, write: Callable[..., dict[str, Any]], *,
     folder swapped into place when it returns (:func:`sdae.io.outputs.staged_dir`). Returns
     what ``write`` returns: the metrics."""
     check_out_dir(out, overwrite)
-    train, test = load_splits(config.protocol, config.data_seed, config.device, data_dir, download)
+    train, test = load_splits(config.protocol, config.data_seed, config.device, data_dir, download,
+                              source=getattr(config, "data", "fashion-mnist"))  # fmt: skip
     if labelled:
         labelled_indices(train, config.labels_per_class, config.labels_seed)
     with staged_dir(out, overwrite) as folder:

@@ -10,7 +10,7 @@ from typing import Any
 
 import torch
 
-from sdae.config.checks import labels_text
+from sdae.config.checks import facts_of, labels_text
 from sdae.config.classification import SaeConfig
 from sdae.data.splits import Split, labelled_indices
 from sdae.io import figures
@@ -26,7 +26,7 @@ def pretrain_model(config: SaeConfig, train: Split, *, progress: bool = False):
     """A :class:`StackedClassifier` of ``config.arch`` whose stack is pretrained greedily on
     the whole pool ``train.x`` (its softmax layer untrained). Returns ``(model, histories)``."""
     with seeded(config.seed):
-        model = StackedClassifier(config.sizes, config.tied)
+        model = StackedClassifier(config.sizes, config.tied, facts_of(config).n_classes)
     model.to(config.device)
     histories = pretrain_stack(model.stack, train.x, config.pretrain,
                                Streams(config.seed, device=config.device), progress=progress)
@@ -80,6 +80,7 @@ def write_sae(config: SaeConfig, out: Path, train: Split, test: Split, *,
     metrics = classification_result(
         model, train, test, out, f"SAE {config.arch}, {labels} labels/class",
         pretrain=layer_histories, finetune=ft_history, seconds=seconds, n_labelled=n_labelled,
+        class_names=facts_of(config).class_names,
     )  # fmt: skip
     save_model(out / "model.safetensors", model, config)
     write_json(out / RESULT_FILE, metrics)
