@@ -19,6 +19,7 @@ import numpy as np
 from sdae.config.flags import format_config
 from sdae.data.fashion_mnist import load_fashion_mnist
 from sdae.data.sources import load_dataset
+from sdae.devices import check_device
 from sdae.io.outputs import check_out_dir
 from sdae.nn import distributed
 from sdae.reproduce.runner import reproduce
@@ -26,6 +27,7 @@ from sdae.rng import check_seed
 from sdae.runs.baseline import run_baseline
 from sdae.runs.dae import run_dae
 from sdae.runs.denoise import SUMMARY, denoise_files
+from sdae.runs.encode import encode_source
 from sdae.runs.sae import run_sae
 from sdae.runs.semi import run_semi
 
@@ -136,6 +138,15 @@ def cmd_denoise(args, config=None) -> int:
     return 1 if s["failed"] else 0
 
 
+def cmd_encode(args, config=None) -> int:
+    check_device(args.device)
+    s = encode_source(args.model, args.out, args.data, data_dir=args.data_dir,
+                      device=args.device, overwrite=args.overwrite)  # fmt: skip
+    print(f"codes of {s['n_train']} training and {s['n_test']} test images of {s['source']}, "
+          f"{s['code_size']} each, in {Path(args.out).resolve()}")
+    return 0
+
+
 def cmd_reproduce(args, config=None) -> int:
     doc = reproduce(args.preset, args.seeds, args.out, jobs=args.jobs, data_dir=args.data_dir,
                     quiet=args.quiet, device=args.device)  # fmt: skip
@@ -152,4 +163,5 @@ def cmd_reproduce(args, config=None) -> int:
 
 
 COMMANDS = {"data": cmd_data, "dae": cmd_dae, "sae": cmd_classify, "baseline": cmd_classify,
-            "semi": cmd_classify, "denoise": cmd_denoise, "reproduce": cmd_reproduce}  # fmt: skip
+            "semi": cmd_classify, "denoise": cmd_denoise, "encode": cmd_encode,
+            "reproduce": cmd_reproduce}  # fmt: skip

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 
 from sdae import __version__
+from sdae.cli.tool_parsers import add_data, add_denoise, add_encode, add_reproduce, common_flags
 from sdae.config.checks import NOISE_LEVELS as NOISES
 from sdae.config.checks import OPTIMIZERS, SCHEDULES
 from sdae.config.classification import (
@@ -29,7 +30,6 @@ from sdae.config.training import FINETUNE_RECIPES
 from sdae.data.protocols import PROTOCOLS
 from sdae.data.sources import SOURCES_HELP
 from sdae.errors import SdaeError
-from sdae.reproduce.presets import PRESETS
 
 
 class _Parser(argparse.ArgumentParser):
@@ -37,34 +37,6 @@ class _Parser(argparse.ArgumentParser):
 
     def error(self, message: str):
         raise SdaeError(f"{message} (see `{self.prog} --help`)")
-
-
-def _common(p: argparse.ArgumentParser, out_default: str | None = None) -> None:
-    g = p.add_argument_group("data, device and output")
-    g.add_argument("--data-dir", help="folder with the Fashion-MNIST IDX files "
-                   "(default: $SDAE_DATA, ~/.cache/sdae/fashion-mnist, Debian's package)")
-    g.add_argument("--no-download", action="store_true",
-                   help="never download the data; fail if it is not found")
-    if out_default is not None:
-        g.add_argument("--out", default=out_default, help="output folder (default: %(default)s)")
-        g.add_argument("--overwrite", action="store_true",
-                       help="replace the results of a finished run in --out")
-        g.add_argument("--device", default="cpu", help="cpu or cuda (default: %(default)s)")
-        g.add_argument("--quiet", action="store_true", help="no config, no progress bars")
-
-
-def _add_data(sub) -> None:
-    p = sub.add_parser("data", help="find, verify and describe a data set (Fashion-MNIST, "
-                       "digits, your own IDX folder or .npz)",
-                       description="Find Fashion-MNIST (downloading it if needed) and verify every "
-                       "file by SHA-256, or read another source (--data); print where it is, the "
-                       "SHA-256 of the files read, the split sizes, the image size and the class "
-                       "counts.")  # fmt: skip
-    p.add_argument("--data", default="fashion-mnist", metavar="SOURCE",
-                   help=f"the data set: {SOURCES_HELP} (default: %(default)s)")
-    p.add_argument("--data-seed", type=int, default=0,
-                   help="seed of the digits' stratified 80/20 split (default: 0)")
-    _common(p)
 
 
 def _add_dae(sub) -> None:
@@ -114,7 +86,7 @@ def _add_dae(sub) -> None:
     p.add_argument("--seed", type=int, default=d.seed, help="weights and noise seed (default: 0)")
     p.add_argument("--data-seed", type=int, default=d.data_seed,
                    help="seed of the stratified subsets (default: 0)")
-    _common(p, out_default="runs/dae")
+    common_flags(p, out_default="runs/dae")
 
 
 def _floats(text: str) -> tuple[float, ...]:
@@ -219,7 +191,7 @@ def _add_sae(sub) -> None:
                    help="target mean activation of the sparsity penalty (default: 0.05)")
     g.add_argument("--tied", action="store_true", help="tie decoder weights to W^T")
     _finetuning(p.add_argument_group("fine-tuning"))
-    _common(p, out_default="runs/sae")
+    common_flags(p, out_default="runs/sae")
 
 
 def _add_baseline(sub) -> None:
@@ -256,7 +228,7 @@ def _add_baseline(sub) -> None:
                    help="none, or a comma-separated list of shift, flip (default: %(default)s)")
     g.add_argument("--label-smoothing", type=float, default=cnn.label_smoothing,
                    help="cross-entropy label smoothing (default: %(default)s)")
-    _common(p, out_default="runs/baseline")
+    common_flags(p, out_default="runs/baseline")
 
 
 def _add_semi(sub) -> None:
@@ -295,70 +267,7 @@ def _add_semi(sub) -> None:
         dest = flag[2:].replace("-", "_")
         g.add_argument(flag, type=kind, default=getattr(d, dest),
                        help=f"{text} (default: %(default)s)")
-    _common(p, out_default="runs/semi")
-
-
-def _add_reproduce(sub) -> None:
-
-    p = sub.add_parser(
-        "reproduce", help="re-run every experiment of the paper and write the report",
-        description="Re-run the paper's DAE experiments 1-4 (Figs 5-11), the pretraining and "
-        "fine-tuning of architectures 1-3 (Tables I-IX, Fig. 12), the ten-label experiment and "
-        "Table X's baselines, for each seed; then write report.md, report.html (self-contained) "
-        "and results.json into --out. The presets beyond and beyond-quick run the method ladder "
-        "instead: at 1, 5 and 10 labels per class, over several label draws, the paper's recipe, "
-        "the same network from random weights, logistic regression, 1-NN and sdae semi. "
-        "Interrupted runs resume: run the same command again.",
-    )  # fmt: skip
-    p.add_argument("--preset", choices=list(PRESETS), default="quick",
-                   help="paper: the paper's sizes, rates and iterations (about 32 minutes on 2 "
-                   "cores); quick: the same experiments, smaller (about a minute); beyond: the "
-                   "method ladder over 5 label draws (about 75 minutes on 2 cores); beyond-quick: "
-                   "the ladder small (under 3 minutes); smoke, ladder-smoke: seconds, for tests "
-                   "(default: %(default)s)")
-    p.add_argument("--seeds", type=int, default=1,
-                   help="seeds (weights and label draws) per experiment (default: 1)")
-    p.add_argument("--jobs", type=int, default=1,
-                   help="experiments run in parallel processes, threads shared out between them "
-                   "(default: 1)")
-    p.add_argument("--data-dir", help="folder with the Fashion-MNIST IDX files")
-    p.add_argument("--out", default="runs/reproduce", help="output folder (default: %(default)s)")
-    p.add_argument("--device", default="cpu", help="cpu or cuda (default: %(default)s)")
-    p.add_argument("--quiet", action="store_true", help="no progress bars")
-
-
-def _add_denoise(sub) -> None:
-    p = sub.add_parser(
-        "denoise", help="denoise your own images with a trained `sdae dae` model",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-        description="Denoise your own images with the autoencoder of an `sdae dae` run. The model\n"
-        "was trained on Fashion-MNIST: light garments on a black background, 28x28, white 1 and\n"
-        "black 0; invert dark-on-light images first. Reads PNG and JPEG (colour is converted to\n"
-        "grayscale; other sizes are resized to 28x28 and the result back) and .npy arrays\n"
-        "[28, 28] or [N, 28, 28] of uint8 (0-255) or float (0-1). Writes <name>.png (and\n"
-        "<name>.npy for an array, same shape and dtype), sheet.png (input beside denoised, first\n"
-        "16 images) and denoise.json into --out.",
-        epilog="example:\n"
-        "  sdae dae --out runs/dae\n"
-        "  sdae denoise shirt.png photos/*.jpg --model runs/dae --out runs/denoised\n"
-        "  sdae denoise images.npy --model runs/dae --add-noise 0.3 --out runs/demo\n\n"
-        "exit status: 0 all denoised; 1 some file could not be read (the others are written);\n"
-        "2 bad arguments, model or --out (nothing written)",
-    )  # fmt: skip
-    p.add_argument("files", nargs="+", metavar="FILE", help="PNG, JPEG or .npy files")
-    p.add_argument("--model", required=True, metavar="RUN_DIR",
-                   help="the --out folder of an `sdae dae` run (holds model.safetensors)")
-    p.add_argument("--out", default="runs/denoised", help="output folder (default: %(default)s)")
-    p.add_argument("--add-noise", type=float, default=0.0, metavar="P",
-                   help="corrupt the images first with the run's training noise at level P (0 "
-                   "to 0.5 for salt-and-pepper), to demonstrate; also writes <name>-noisy.png "
-                   "(default: 0, none)")
-    p.add_argument("--seed", type=int, default=0, help="seed of --add-noise (default: 0)")
-    p.add_argument("--device", default="cpu", help="cpu or cuda (default: %(default)s)")
-    p.add_argument("--overwrite", action="store_true",
-                   help="replace an earlier `sdae denoise` output in --out")
-    p.add_argument("--quiet", action="store_true",
-                   help="print only notes, warnings and errors")  # fmt: skip
+    common_flags(p, out_default="runs/semi")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -370,11 +279,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"sdae {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     sub.required = True
-    for add in (_add_data, _add_dae, _add_denoise, _add_sae, _add_baseline, _add_semi,
-                _add_reproduce):
+    for add in (add_data, _add_dae, add_denoise, _add_sae, _add_baseline, _add_semi,
+                add_encode, add_reproduce):
         add(sub)
     return parser
-
 
 
 def config_from_args(args: argparse.Namespace):
