@@ -216,3 +216,25 @@ def test_sae_and_baselines_read_any_source(tmp_path, capsys):
         assert main([*argv, "--out", str(tmp_path / "refused")]) == 2
         assert message in capsys.readouterr().err
     assert not (tmp_path / "refused").exists()
+
+
+def test_dae_on_another_grey_data_set(tmp_path, capsys):
+    """`sdae dae --data`: the MLP DAE's input is the data's pixels and its scores are taken
+    on images of the data's size; the conv DAE (28x28) and colour images are one line."""
+    import json
+
+    out = tmp_path / "dae"
+    assert main(["dae", "--data", "digits", "--hidden", "16", "--iterations", "50",
+                 "--train-noise", "0.1", "--out", str(out), "--quiet"]) == 0  # fmt: skip
+    metrics = json.loads((out / "metrics.json").read_text())
+    config = json.loads((out / "config.json").read_text())
+    assert (config["data"], config["protocol"], config["test_noise"]) == ("digits", "full", 0.1)
+    assert metrics["n_test"] == 360 and 0 < metrics["ssim_noisy"] < 1
+    assert (out / "reconstructions.png").stat().st_size > 0
+    capsys.readouterr()
+    make_npz(tmp_path / "colour.npz")
+    for argv, message in ((["--data", "digits", "--model", "conv"], "the conv DAE reads 28x28"),
+                          (["--data", str(tmp_path / "colour.npz")], "sdae dae reads grey")):
+        assert main(["dae", *argv, "--out", str(tmp_path / "refused")]) == 2
+        assert message in capsys.readouterr().err
+    assert not (tmp_path / "refused").exists()

@@ -12,41 +12,52 @@ from scipy import ndimage
 from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 from sklearn.metrics import confusion_matrix as _confusion
 
-from sdae.data.fashion_mnist import IMAGE_SHAPE, N_PIXELS
+from sdae.data.fashion_mnist import IMAGE_SHAPE
 
 _PSNR_CAP_DB = 100.0  # an exact reconstruction has infinite PSNR: cap it to stay averageable
 
 
-def _images(x: torch.Tensor | np.ndarray) -> np.ndarray:
+Shape = tuple[int, int]
+
+
+def _images(x: torch.Tensor | np.ndarray, shape: Shape = IMAGE_SHAPE) -> np.ndarray:
     arr = x.detach().cpu().numpy() if isinstance(x, torch.Tensor) else np.asarray(x)
-    return arr.reshape(-1, *IMAGE_SHAPE).astype(np.float64)
+    return arr.reshape(-1, *shape).astype(np.float64)
 
 
-def psnr(clean: torch.Tensor | np.ndarray, other: torch.Tensor | np.ndarray) -> float:
-    """Mean over images of PSNR(clean_i, other_i) in dB (each image capped at 100 dB)."""
-    a, b = _images(clean), _images(other)
+def psnr(clean: torch.Tensor | np.ndarray, other: torch.Tensor | np.ndarray,
+         shape: Shape = IMAGE_SHAPE) -> float:  # fmt: skip
+    """Mean over images (``shape``: H x W, 28x28 by default) of PSNR(clean_i, other_i) in dB
+    (each image capped at 100 dB)."""
+    a, b = _images(clean, shape), _images(other, shape)
     with np.errstate(divide="ignore"):
         scores = [peak_signal_noise_ratio(u, v, data_range=1.0) for u, v in zip(a, b)]
     return float(np.mean(np.minimum(scores, _PSNR_CAP_DB)))
 
 
-def ssim(clean: torch.Tensor | np.ndarray, other: torch.Tensor | np.ndarray) -> float:
-    """Mean over images of SSIM(clean_i, other_i) (7x7 window, data range 1)."""
-    a, b = _images(clean), _images(other)
-    return float(np.mean([structural_similarity(u, v, data_range=1.0) for u, v in zip(a, b)]))
+def ssim(clean: torch.Tensor | np.ndarray, other: torch.Tensor | np.ndarray,
+         shape: Shape = IMAGE_SHAPE) -> float:  # fmt: skip
+    """Mean over images of SSIM(clean_i, other_i) (7x7 window, or the largest odd window an
+    image smaller than 7x7 holds; data range 1)."""
+    a, b = _images(clean, shape), _images(other, shape)
+    win = min(7, *(s - (1 - s % 2) for s in shape))
+    return float(np.mean([structural_similarity(u, v, data_range=1.0, win_size=win)
+                          for u, v in zip(a, b)]))  # fmt: skip
 
 
-def median_filter(noisy: torch.Tensor | np.ndarray, size: int = 3) -> np.ndarray:
+def median_filter(noisy: torch.Tensor | np.ndarray, size: int = 3,
+                  shape: Shape = IMAGE_SHAPE) -> np.ndarray:  # fmt: skip
     """The classical remedy for salt-and-pepper noise: a ``size`` x ``size`` median filter
-    on each 28x28 image (edges reflected). ``[N, 784]`` -> ``[N, 784]``."""
-    imgs = _images(noisy)
+    on each image of ``shape`` (28x28; edges reflected). ``[N, H*W]`` -> ``[N, H*W]``."""
+    imgs = _images(noisy, shape)
     return ndimage.median_filter(imgs, size=(1, size, size), mode="reflect").reshape(len(imgs), -1)
 
 
 _ADAPTIVE_CHUNK = 1024  # images per chunk: bounds the [pixels, window] temporaries (~40 MB)
 
 
-def adaptive_median_filter(noisy: torch.Tensor | np.ndarray, max_size: int = 7) -> np.ndarray:
+def adaptive_median_filter(noisy: torch.Tensor | np.ndarray, max_size: int = 7,
+                           shape: Shape = IMAGE_SHAPE) -> np.ndarray:  # fmt: skip
     """Switching (adaptive) median filter for impulse noise, in the style of Hwang & Haddad's
     (1995) adaptive median: ``[N, 784]`` in [0, 1] -> ``[N, 784]`` float64.
 
@@ -67,11 +78,11 @@ def adaptive_median_filter(noisy: torch.Tensor | np.ndarray, max_size: int = 7) 
     """
     if max_size < 3 or max_size % 2 == 0:
         raise ValueError(f"max_size must be an odd integer >= 3, got {max_size}")
-    imgs = _images(noisy)
+    imgs = _images(noisy, shape)
     out = np.empty_like(imgs)
     for i in range(0, len(imgs), _ADAPTIVE_CHUNK):
         out[i : i + _ADAPTIVE_CHUNK] = _adaptive_chunk(imgs[i : i + _ADAPTIVE_CHUNK], max_size // 2)
-    return out.reshape(len(imgs), N_PIXELS)
+    return out.reshape(len(imgs), int(np.prod(shape)))
 
 
 def _adaptive_chunk(imgs: np.ndarray, r: int) -> np.ndarray:
@@ -125,26 +136,20 @@ def mean_image(train: torch.Tensor) -> torch.Tensor:
     return train.mean(dim=0)
 
 
-def denoising_scores(
-    clean: torch.Tensor, noisy: torch.Tensor, denoised: torch.Tensor, train_mean: torch.Tensor
-) -> dict[str, float]:
+def denoising_scores(clean: torch.Tensor, noisy: torch.Tensor, denoised: torch.Tensor,
+                     train_mean: torch.Tensor, shape: Shape = IMAGE_SHAPE) -> dict[str, float]:
     """PSNR and SSIM of the noisy, denoised, median-filtered (3x3) and adaptive-median-filtered
-    images and of the training mean image, all against ``clean: [N, 784]``."""
-    median = median_filter(noisy)
-    adaptive = adaptive_median_filter(noisy)
+    images and of the training mean image, all against ``clean: [N, H*W]`` (images of
+    ``shape``, 28x28 by default)."""
+    median = median_filter(noisy, shape=shape)
+    adaptive = adaptive_median_filter(noisy, shape=shape)
     constant = train_mean.expand_as(clean)
-    return {
-        "psnr_noisy": psnr(clean, noisy),
-        "psnr_denoised": psnr(clean, denoised),
-        "psnr_median": psnr(clean, median),
-        "psnr_adaptive_median": psnr(clean, adaptive),
-        "psnr_mean_image": psnr(clean, constant),
-        "ssim_noisy": ssim(clean, noisy),
-        "ssim_denoised": ssim(clean, denoised),
-        "ssim_median": ssim(clean, median),
-        "ssim_adaptive_median": ssim(clean, adaptive),
-        "ssim_mean_image": ssim(clean, constant),
-    }
+    scores = {}
+    for measure, fn in (("psnr", psnr), ("ssim", ssim)):
+        for name, images in (("noisy", noisy), ("denoised", denoised), ("median", median),
+                             ("adaptive_median", adaptive), ("mean_image", constant)):
+            scores[f"{measure}_{name}"] = fn(clean, images, shape)
+    return scores
 
 
 @torch.no_grad()

@@ -80,9 +80,12 @@ def _add_dae(sub) -> None:
                    help=f"learning-rate schedule {default('schedule')}")
     p.add_argument("--fixed-noise", action="store_true",
                    help="corrupt the training set once instead of afresh at every iteration")
-    p.add_argument("--protocol", choices=list(PROTOCOLS), default=d.protocol,
-                   help="paper: 600/60 images per class; full: 60000/10000; mini: 100/30 "
-                   "per class for quick looks (default: paper)")
+    p.add_argument("--data", metavar="SOURCE",
+                   help=f"the data set, grey images: {SOURCES_HELP} (default: fashion-mnist)")
+    p.add_argument("--protocol", choices=list(PROTOCOLS),
+                   help="paper: 600/60 images per class; full: every image (60000/10000 of "
+                   "Fashion-MNIST); mini: 100/30 per class for quick looks (default: paper for "
+                   "Fashion-MNIST, full for other data)")
     p.add_argument("--seed", type=int, default=d.seed, help="weights and noise seed (default: 0)")
     p.add_argument("--data-seed", type=int, default=d.data_seed,
                    help="seed of the stratified subsets (default: 0)")

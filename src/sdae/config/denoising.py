@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sdae.config.checks import check_noise, check_run, check_whole
+from sdae.config.checks import check_noise, check_run, check_whole, facts_of
 from sdae.config.training import AutoencoderTraining
 from sdae.errors import SdaeError
 
@@ -45,6 +45,7 @@ class DaeConfig:
     width: int = 32
     train: AutoencoderTraining = AutoencoderTraining(noise_level=0.3)
     test_noise: float = 0.3  # = train.noise_level; sdae dae defaults it to --train-noise
+    data: str = "fashion-mnist"
     protocol: str = "paper"
     seed: int = 0
     data_seed: int = 0
@@ -62,6 +63,13 @@ class DaeConfig:
         if self.model == "conv" and self.train.sparsity_weight:
             raise SdaeError("a sparsity penalty needs the MLP DAE's code; use --model mlp")
         check_run(self)
+        facts = facts_of(self)
+        if len(facts.image_shape) != 2:
+            raise SdaeError(f"sdae dae reads grey images, and those of {facts.name} are "
+                            f"{facts.image_text()}s; give a grey data set")  # fmt: skip
+        if self.model == "conv" and facts.image_shape != (28, 28):
+            raise SdaeError(f"the conv DAE reads 28x28 images, and those of {facts.name} are "
+                            f"{facts.image_text()}s; use --model mlp")  # fmt: skip
 
     @property
     def passthrough(self) -> bool:

@@ -62,7 +62,7 @@ _FINETUNE = {
 
 FLAGS: dict[str, dict[str, str]] = {
     "dae": {
-        "model": "model", "hidden": "hidden", "tied": "tied", "width": "width",
+        "data": "data", "model": "model", "hidden": "hidden", "tied": "tied", "width": "width",
         "test_noise": "test_noise", "schedule": "train.schedule",
         "train_noise": "train.noise_level", "noise": "train.noise",
         "optimizer": "train.optimizer", "lr": "train.lr", "iterations": "train.iterations",
@@ -113,8 +113,9 @@ def _base(command: str, given: dict[str, object]):
     if command == "semi":
         return SemiConfig()
     if command == "dae":
+        run["data"] = data
         conv = given.get("model") == "conv"
-        return DaeConfig(model="conv", train=CONV_TRAINING) if conv else DaeConfig()
+        return DaeConfig(model="conv", train=CONV_TRAINING, **run) if conv else DaeConfig(**run)
     if command in ("sae", "baseline"):
         run["data"] = data
     facts = source_facts(data, run["data_seed"]) if "data" in run else FASHION_FACTS

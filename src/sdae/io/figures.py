@@ -49,15 +49,17 @@ def layer_costs(path, histories: Sequence[Sequence[float]], names: Sequence[str]
     return _save(fig, path)
 
 
-def image_rows(path, rows: dict[str, np.ndarray], title: str, col_titles=None) -> Path:
-    """A grid with one row per named ``[K, 784]`` array (e.g. original / noisy / denoised)."""
+def image_rows(path, rows: dict[str, np.ndarray], title: str, col_titles=None,
+               shape: tuple[int, int] = (28, 28)) -> Path:  # fmt: skip
+    """A grid with one row per named ``[K, H*W]`` array of grey images of ``shape`` (e.g.
+    original / noisy / denoised)."""
     n_cols = len(next(iter(rows.values())))
     fig, axes = plt.subplots(len(rows), n_cols, figsize=(1.1 * n_cols, 1.25 * len(rows) + 0.4),
                              squeeze=False)  # fmt: skip
     for r, (name, imgs) in enumerate(rows.items()):
         for c in range(n_cols):
             ax = axes[r][c]
-            ax.imshow(np.asarray(imgs[c]).reshape(28, 28), cmap="gray", vmin=0, vmax=1)
+            ax.imshow(np.asarray(imgs[c]).reshape(shape), cmap="gray", vmin=0, vmax=1)
             ax.set_xticks([])
             ax.set_yticks([])
             if c == 0:

@@ -16,8 +16,8 @@ from typing import Any
 
 import torch
 
+from sdae.config.checks import facts_of
 from sdae.config.denoising import DaeConfig
-from sdae.data.fashion_mnist import N_PIXELS
 from sdae.data.splits import Split
 from sdae.evaluation import denoising_scores, mean_image
 from sdae.io import figures
@@ -36,7 +36,7 @@ def build_dae(config: DaeConfig) -> Autoencoder | ConvAutoencoder:
     with seeded(config.seed):
         if config.model == "conv":
             return ConvAutoencoder(config.width, config.passthrough)
-        return Autoencoder(N_PIXELS, config.hidden, config.tied)
+        return Autoencoder(facts_of(config).n_features, config.hidden, config.tied)
 
 
 def train_dae(config: DaeConfig, train: Split, *, progress: bool = False):
@@ -64,7 +64,8 @@ def evaluate_dae(model: Autoencoder, config: DaeConfig, train: Split, test: Spli
     noisy = corrupt(test.x, config.noise, test_noise,
                     Streams(config.seed, device=config.device).generator("test-noise"))
     test_cost, denoised = denoise(model, noisy, test.x)
-    scores = denoising_scores(test.x, noisy, denoised, mean_image(train.x))
+    scores = denoising_scores(test.x, noisy, denoised, mean_image(train.x),
+                              facts_of(config).image_shape)
     return {"test_cost": test_cost, **scores}, noisy, denoised
 
 
@@ -84,12 +85,14 @@ def denoise(model, noisy: torch.Tensor, clean: torch.Tensor | None = None, batch
     return (cost / max(len(noisy), 1) if clean is not None else None), out
 
 
-def reconstruction_figure(path, test: Split, noisy, denoised, title: str) -> Path:
-    """Rows original / noisy / denoised, one test image per class (Figs 6, 8, 10, 11)."""
+def reconstruction_figure(path, test: Split, noisy, denoised, title: str,
+                          shape: tuple[int, int] = (28, 28)) -> Path:  # fmt: skip
+    """Rows original / noisy / denoised, one test image per class (Figs 6, 8, 10, 11), of
+    grey images of ``shape``."""
     cols = one_per_class(test.y)
     return figures.image_rows(
         path, {"original": test.x[cols].cpu(), "noisy": noisy[cols].cpu(),
-               "denoised": denoised[cols].cpu()}, title,
+               "denoised": denoised[cols].cpu()}, title, shape=shape,
     )  # fmt: skip
 
 
@@ -125,7 +128,8 @@ def write_dae(config: DaeConfig, out: Path, train: Split, test: Split, *,
     title = f"train noise {config.train_noise}"
     figures.cost_curve(out / "cost.png", {"cost": history}, f"DAE training cost, {title}")
     reconstruction_figure(out / "reconstructions.png", test, noisy, denoised,
-                          f"{title}, test noise {config.test_noise} ({config.noise})")
+                          f"{title}, test noise {config.test_noise} ({config.noise})",
+                          facts_of(config).image_shape)
     save_model(out / "model.safetensors", model, config)
     write_json(out / RESULT_FILE, metrics)
     return metrics
