@@ -80,12 +80,7 @@ def _add_dae(sub) -> None:
                    help=f"learning-rate schedule {default('schedule')}")
     p.add_argument("--fixed-noise", action="store_true",
                    help="corrupt the training set once instead of afresh at every iteration")
-    p.add_argument("--data", metavar="SOURCE",
-                   help=f"the data set, grey images: {SOURCES_HELP} (default: fashion-mnist)")
-    p.add_argument("--protocol", choices=list(PROTOCOLS),
-                   help="paper: 600/60 images per class; full: every image (60000/10000 of "
-                   "Fashion-MNIST); mini: 100/30 per class for quick looks (default: paper for "
-                   "Fashion-MNIST, full for other data)")
+    _data_and_protocol(p, "grey images: ")
     p.add_argument("--seed", type=int, default=d.seed, help="weights and noise seed (default: 0)")
     p.add_argument("--data-seed", type=int, default=d.data_seed,
                    help="seed of the stratified subsets (default: 0)")
@@ -108,17 +103,23 @@ def _ints(text: str) -> tuple[int, ...]:
         raise argparse.ArgumentTypeError(msg) from None
 
 
-def _labels_and_seeds(p, d) -> None:
-    if hasattr(d, "data"):  # the commands that read other data sets
+def _data_and_protocol(p, data_note: str | None) -> None:
+    """``--data`` (where the command reads other data sets: ``data_note`` is not None) and
+    ``--protocol``, whose default follows the data."""
+    if data_note is not None:
         p.add_argument("--data", metavar="SOURCE",
-                       help=f"the data set: {SOURCES_HELP} (default: fashion-mnist)")
+                       help=f"the data set, {data_note}{SOURCES_HELP} (default: fashion-mnist)")
+    p.add_argument("--protocol", choices=list(PROTOCOLS),
+                   help="paper: 600/60 images per class; full: every image (60000/10000 of "
+                   "Fashion-MNIST); mini: 100/30 per class, for quick looks (default: paper "
+                   "for Fashion-MNIST, full for other data)")
+
+
+def _labels_and_seeds(p, d) -> None:
     p.add_argument("--labels-per-class", default=d.labels_per_class, metavar="N",
                    help="labelled images per class for fine-tuning: 1, 5, 10, ... or 'all' "
                    "(default: %(default)s)")
-    p.add_argument("--protocol", choices=list(PROTOCOLS),
-                   help="paper: a 600/60 per class subset; full: every image (60000/10000 of "
-                   "Fashion-MNIST); mini: 100/30 per class (default: paper for Fashion-MNIST, "
-                   "full for other data)")
+    _data_and_protocol(p, "" if hasattr(d, "data") else None)
     p.add_argument("--seed", type=int, default=d.seed, help="weights seed (default: 0)")
     p.add_argument("--labels-seed", type=int, default=d.labels_seed,
                    help="seed of the labelled draw, separate from the weights (default: 0)")

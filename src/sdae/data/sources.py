@@ -58,14 +58,21 @@ class Dataset:
     sha256: dict[str, str] = field(default_factory=dict)
 
     @property
+    def facts(self) -> SourceFacts:
+        """Its shape, classes and class sizes: what a config is checked against."""
+        counts = np.bincount(self.train_labels, minlength=len(self.class_names))
+        return SourceFacts(self.name, tuple(self.train_images.shape[1:]), self.class_names,
+                           tuple(int(c) for c in counts))  # fmt: skip
+
+    @property
     def image_shape(self) -> tuple[int, ...]:
         """``(H, W)`` or ``(H, W, C)``."""
-        return tuple(self.train_images.shape[1:])
+        return self.facts.image_shape
 
     @property
     def n_features(self) -> int:
         """Pixels of one image times its channels: the input size of an MLP."""
-        return int(np.prod(self.image_shape))
+        return self.facts.n_features
 
     @property
     def n_classes(self) -> int:
@@ -105,10 +112,7 @@ def source_facts(source: str, data_seed: int = 0) -> SourceFacts:
     known without reading it). A source that cannot be used raises :class:`SdaeError`."""
     if source == "fashion-mnist":
         return FASHION_FACTS
-    data = load_dataset(source, data_seed=data_seed)
-    counts = np.bincount(data.train_labels, minlength=data.n_classes)
-    return SourceFacts(data.name, data.image_shape, data.class_names,
-                       tuple(int(c) for c in counts))  # fmt: skip
+    return load_dataset(source, data_seed=data_seed).facts
 
 
 def load_dataset(source: str | Path = "fashion-mnist", *, data_dir=None, download: bool = True,
