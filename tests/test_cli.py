@@ -30,7 +30,9 @@ def test_dae_end_to_end_writes_every_file(tmp_path, fmnist):
     config = json.loads((out / "config.json").read_text())
     assert config["train"]["noise_level"] == 0.1 and config["hidden"] == 32
     model, saved = load_model(out / "model.safetensors")
+    digests = config.pop("data_sha256")  # beside the settings: the files the run read
     assert saved == config and model.n_hidden == 32
+    assert len(digests) == 4 and all(len(d) == 64 for d in digests.values())
 
 
 def test_finished_run_is_not_overwritten(tmp_path, fmnist):

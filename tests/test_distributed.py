@@ -33,8 +33,8 @@ class PlainCNN(DeepCNN):
     """The DeepCNN without batch norm and dropout, the two things that depend on which rows
     a rank holds: its two-process FixMatch equals one process up to float rounding."""
 
-    def __init__(self, n_classes: int = 10, width: int = 32) -> None:
-        super().__init__(n_classes, width)
+    def __init__(self, n_classes: int = 10, width: int = 32, image_shape=(28, 28, 1)) -> None:
+        super().__init__(n_classes, width, image_shape)
         self.features = nn.Sequential(*[nn.Identity() if isinstance(m, nn.BatchNorm2d) else m
                                         for m in self.features])  # fmt: skip
         for m in self.classifier:

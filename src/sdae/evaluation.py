@@ -1,7 +1,10 @@
 """Measuring results: PSNR and SSIM of denoised images, the median-filter remedies, accuracy.
 
-Images come as ``[N, 784]`` arrays in [0, 1]; every image score is the mean over images of the
-per-image score against the clean image (scikit-image's implementations, data range 1).
+Images come as ``[N, D]`` arrays in [0, 1] of images of ``shape``: ``(H, W)`` grey
+(Fashion-MNIST's 28x28 by default) or ``(H, W, C)`` colour, channels last (``D = H W C``).
+Every image score is the mean over images of the per-image score against the clean image
+(scikit-image's implementations, data range 1; SSIM of a colour image is the mean of its
+channels'); the median filters work on each channel alone.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from sdae.data.fashion_mnist import IMAGE_SHAPE
 _PSNR_CAP_DB = 100.0  # an exact reconstruction has infinite PSNR: cap it to stay averageable
 
 
-Shape = tuple[int, int]
+Shape = tuple[int, ...]
 
 
 def _images(x: torch.Tensor | np.ndarray, shape: Shape = IMAGE_SHAPE) -> np.ndarray:
@@ -40,8 +43,10 @@ def ssim(clean: torch.Tensor | np.ndarray, other: torch.Tensor | np.ndarray,
     """Mean over images of SSIM(clean_i, other_i) (7x7 window, or the largest odd window an
     image smaller than 7x7 holds; data range 1)."""
     a, b = _images(clean, shape), _images(other, shape)
-    win = min(7, *(s - (1 - s % 2) for s in shape))
-    return float(np.mean([structural_similarity(u, v, data_range=1.0, win_size=win)
+    win = min(7, *(s - (1 - s % 2) for s in shape[:2]))
+    axis = -1 if len(shape) == 3 else None
+    return float(np.mean([structural_similarity(u, v, data_range=1.0, win_size=win,
+                                                channel_axis=axis)
                           for u, v in zip(a, b)]))  # fmt: skip
 
 
@@ -50,7 +55,8 @@ def median_filter(noisy: torch.Tensor | np.ndarray, size: int = 3,
     """The classical remedy for salt-and-pepper noise: a ``size`` x ``size`` median filter
     on each image of ``shape`` (28x28; edges reflected). ``[N, H*W]`` -> ``[N, H*W]``."""
     imgs = _images(noisy, shape)
-    return ndimage.median_filter(imgs, size=(1, size, size), mode="reflect").reshape(len(imgs), -1)
+    window = (1, size, size, *(1,) * (len(shape) - 2))  # never across channels
+    return ndimage.median_filter(imgs, size=window, mode="reflect").reshape(len(imgs), -1)
 
 
 _ADAPTIVE_CHUNK = 1024  # images per chunk: bounds the [pixels, window] temporaries (~40 MB)
@@ -79,10 +85,15 @@ def adaptive_median_filter(noisy: torch.Tensor | np.ndarray, max_size: int = 7,
     if max_size < 3 or max_size % 2 == 0:
         raise ValueError(f"max_size must be an odd integer >= 3, got {max_size}")
     imgs = _images(noisy, shape)
+    n = len(imgs)
+    if len(shape) == 3:  # each channel alone: [N, H, W, C] -> [N C, H, W]
+        imgs = np.ascontiguousarray(imgs.transpose(0, 3, 1, 2)).reshape(-1, *shape[:2])
     out = np.empty_like(imgs)
     for i in range(0, len(imgs), _ADAPTIVE_CHUNK):
         out[i : i + _ADAPTIVE_CHUNK] = _adaptive_chunk(imgs[i : i + _ADAPTIVE_CHUNK], max_size // 2)
-    return out.reshape(len(imgs), int(np.prod(shape)))
+    if len(shape) == 3:
+        out = out.reshape(n, shape[2], *shape[:2]).transpose(0, 2, 3, 1)
+    return out.reshape(n, int(np.prod(shape)))
 
 
 def _adaptive_chunk(imgs: np.ndarray, r: int) -> np.ndarray:

@@ -149,7 +149,7 @@ def cmd_encode(args, config=None) -> int:
 
 def cmd_reproduce(args, config=None) -> int:
     doc = reproduce(args.preset, args.seeds, args.out, jobs=args.jobs, data_dir=args.data_dir,
-                    quiet=args.quiet, device=args.device)  # fmt: skip
+                    quiet=args.quiet, device=args.device, data=args.data)  # fmt: skip
     for line in doc["summary"]:
         print(f"- {line}")
     out = Path(args.out).resolve()

@@ -259,7 +259,8 @@ def _add_semi(sub) -> None:
         ("--ema", float, "teacher's moving-average decay, in [0, 1)"),
         ("--strong-noise", float, "salt-and-pepper level of the strong view"),
         ("--graph-per-class", int, "pool images per class labelled by label spreading before "
-         "training, the most confident ones (0: plain FixMatch)"),
+         "training, the most confident ones (0: plain FixMatch; default 50, or what a small "
+         "pool leaves unlabelled)"),
         ("--graph-features", str, "what the graph is built on: sae (the 784-100 stack "
          "pretrained on the pool) or pca (of the pixels)"),
         ("--graph-pretrain-iterations", int, "pretraining steps of the 784-100 stack whose "
@@ -269,8 +270,13 @@ def _add_semi(sub) -> None:
         ("--graph-components", int, "PCA dimensions the graph is built in"),
     ):  # fmt: skip
         dest = flag[2:].replace("-", "_")
-        g.add_argument(flag, type=kind, default=getattr(d, dest),
-                       help=f"{text} (default: %(default)s)")
+        # --graph-per-class's default follows the pool (from_flags): none given here
+        default = None if dest == "graph_per_class" else getattr(d, dest)
+        g.add_argument(flag, type=kind, default=default,
+                       help=text + ("" if default is None else " (default: %(default)s)"))
+    g.add_argument("--flip", action=argparse.BooleanOptionalAction, default=None,
+                   help="mirror images left-right in the weak and strong views (default: on, "
+                   "but off for digits, where a mirror changes what an image means)")
     common_flags(p, out_default="runs/semi")
 
 

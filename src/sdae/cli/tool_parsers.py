@@ -62,6 +62,10 @@ def add_reproduce(sub) -> None:
     p.add_argument("--jobs", type=int, default=1,
                    help="experiments run in parallel processes, threads shared out between them "
                    "(default: 1)")
+    p.add_argument("--data", default="fashion-mnist", metavar="SOURCE",
+                   help=f"the data set of --preset beyond / beyond-quick (the paper's presets "
+                   f"run on Fashion-MNIST): {SOURCES_HELP}; another source runs on its full "
+                   "protocol (default: %(default)s)")
     p.add_argument("--data-dir", help="folder with the Fashion-MNIST IDX files")
     p.add_argument("--out", default="runs/reproduce", help="output folder (default: %(default)s)")
     p.add_argument("--device", default="cpu", help="cpu or cuda (default: %(default)s)")

@@ -125,6 +125,20 @@ def facts_of(config) -> SourceFacts:
     return source_facts(getattr(config, "data", "fashion-mnist"), config.data_seed)
 
 
+#: the smallest side a conv network takes: two 2x2 poolings leave 2x2
+MIN_CONV_SIDE = 8
+
+
+def check_conv_images(facts: SourceFacts, what: str, instead: str) -> None:
+    """A conv network takes ``facts``' images if they are at least 8x8 with 1 to 4 channels;
+    else one line naming ``what`` and, as the way out, ``instead``."""
+    shape = facts.image_shape
+    if min(shape[:2]) < MIN_CONV_SIDE or (len(shape) == 3 and not 1 <= shape[2] <= 4):
+        raise SdaeError(f"{what} takes images of at least {MIN_CONV_SIDE}x{MIN_CONV_SIDE} with 1 "
+                        f"to 4 channels, and those of {facts.name} are {facts.image_text()}s; "
+                        f"{instead}")  # fmt: skip
+
+
 def pool_per_class(protocol: str, facts: SourceFacts = FASHION_FACTS) -> int:
     """Images per class in ``protocol``'s training pool of the data (Fashion-MNIST has 6000
     of each): ``paper`` 600, ``mini`` 100, ``full`` the smallest class's count. A protocol
@@ -156,7 +170,7 @@ def check_graph(config) -> None:
     if config.graph_per_class > free:
         raise SettingError("graph_per_class", f"{{name}} {config.graph_per_class} is more than "
                            f"the {free} unlabelled images per class of the {config.protocol} "
-                           f"protocol's pool ({pool_per_class(config.protocol)} per class, "
+                           f"protocol's pool ({free + config.labels_per_class} per class, "
                            f"{config.labels_per_class} labelled); ask for at most {free}")
     if config.graph_components > facts.n_features:
         raise SettingError("graph_components", f"{{name}} {config.graph_components} is more "

@@ -21,6 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sdae.config.checks import (
+    check_conv_images,
     check_graph,
     check_input_size,
     check_labels,
@@ -242,9 +243,8 @@ class BaselineConfig:
         facts = facts_of(self)
         if self.model == "mlp":
             check_input_size(self.settings.sizes, facts, "settings.sizes")
-        if self.model == "cnn" and facts.image_shape != (28, 28):
-            raise SdaeError(f"baseline cnn reads 28x28 grey images, and those of {facts.name} "
-                            f"are {facts.image_text()}s; use knn, logreg or mlp")  # fmt: skip
+        if self.model == "cnn":
+            check_conv_images(facts, "baseline cnn", "use knn, logreg or mlp")
         check_labels(self)
         if self.model == "knn":
             check_neighbours(self)
@@ -260,7 +260,9 @@ class SemiConfig:
     protocol's whole training pool. ``iterations`` Adam steps at ``lr`` (cosine decay), each
     on ``batch_size`` labelled images and ``unlabelled_ratio`` times as many pool images; a
     pool image counts when the teacher's confidence on its weak view reaches ``threshold``.
-    The strong view adds the DAE's salt-and-pepper noise at ``strong_noise`` and a cutout.
+    The strong view adds the DAE's salt-and-pepper noise at ``strong_noise`` and a cutout;
+    both views mirror images left-right only where ``flip`` (``sdae semi`` turns it off for
+    ``digits``: a mirrored digit is another digit, or none).
     Before training, label spreading over a ``graph_neighbors``-NN graph of the pool
     (clamping ``graph_alpha``) labels the pool, and the ``graph_per_class`` most confident
     images of each class join the labelled ones with the graph's label (0: plain FixMatch).
@@ -279,12 +281,14 @@ class SemiConfig:
     threshold: float = 0.95
     ema: float = 0.99
     strong_noise: float = 0.15
+    flip: bool = True
     graph_per_class: int = 50
     graph_features: str = "sae"
     graph_neighbors: int = 20
     graph_alpha: float = 0.9
     graph_components: int = 50
     graph_pretrain_iterations: int = 1000
+    data: str = "fashion-mnist"
     protocol: str = "paper"
     seed: int = 0
     data_seed: int = 0
@@ -312,3 +316,4 @@ class SemiConfig:
             raise SdaeError(f"--ema {self.ema} must lie in [0, 1)")
         check_noise("salt-and-pepper", self.strong_noise, "strong_noise")
         check_run(self)
+        check_conv_images(facts_of(self), "sdae semi's CNN", "use sdae sae or a baseline")

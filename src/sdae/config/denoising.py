@@ -6,7 +6,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sdae.config.checks import check_noise, check_run, check_whole, facts_of
+from sdae.config.checks import (
+    check_conv_images,
+    check_noise,
+    check_run,
+    check_whole,
+    facts_of,
+)
 from sdae.config.training import AutoencoderTraining
 from sdae.errors import SdaeError
 
@@ -63,13 +69,8 @@ class DaeConfig:
         if self.model == "conv" and self.train.sparsity_weight:
             raise SdaeError("a sparsity penalty needs the MLP DAE's code; use --model mlp")
         check_run(self)
-        facts = facts_of(self)
-        if len(facts.image_shape) != 2:
-            raise SdaeError(f"sdae dae reads grey images, and those of {facts.name} are "
-                            f"{facts.image_text()}s; give a grey data set")  # fmt: skip
-        if self.model == "conv" and facts.image_shape != (28, 28):
-            raise SdaeError(f"the conv DAE reads 28x28 images, and those of {facts.name} are "
-                            f"{facts.image_text()}s; use --model mlp")  # fmt: skip
+        if self.model == "conv":
+            check_conv_images(facts_of(self), "the conv DAE", "use --model mlp")
 
     @property
     def passthrough(self) -> bool:

@@ -14,7 +14,7 @@ import dataclasses
 import json
 from pathlib import Path
 
-from sdae.config.checks import parse_arch, parse_augment, parse_labels
+from sdae.config.checks import parse_arch, parse_augment, parse_labels, pool_per_class
 from sdae.config.classification import (
     BASELINES,
     BaselineConfig,
@@ -84,7 +84,7 @@ FLAGS: dict[str, dict[str, str]] = {
                           "batch_size", "unlabelled_ratio", "threshold", "ema",
                           "strong_noise", "graph_per_class", "graph_features",
                           "graph_neighbors", "graph_alpha", "graph_components",
-                          "graph_pretrain_iterations")}, **_RUN,
+                          "graph_pretrain_iterations", "flip", "data")}, **_RUN,
     },
     "baseline": {
         "data": "data", "model": "model", **_LABELS, "k": "settings.k", "c": "settings.c",
@@ -110,8 +110,13 @@ def _base(command: str, given: dict[str, object]):
     # what the label budget is checked on: the paper's subsets of Fashion-MNIST, else all of it
     run = {"protocol": given.get("protocol", "paper" if data == "fashion-mnist" else "full"),
            "data_seed": given.get("data_seed", 0)}  # fmt: skip
-    if command == "semi":
-        return SemiConfig()
+    if command == "semi":  # a mirrored digit is another digit, or none
+        graph = SemiConfig.graph_per_class
+        if isinstance(labels, int):  # no more graph labels than a small pool leaves unlabelled
+            free = pool_per_class(run["protocol"], source_facts(data, run["data_seed"])) - labels
+            graph = max(0, min(graph, free))
+        return SemiConfig(flip=data != "digits", data=data, labels_per_class=labels,
+                          graph_per_class=graph, **run)  # fmt: skip
     if command == "dae":
         run["data"] = data
         conv = given.get("model") == "conv"
@@ -159,12 +164,17 @@ def from_flags(command: str, flags: dict[str, object]):
     return apply(base, changes, names)
 
 
+#: the key of ``config.json`` beside the settings: the SHA-256 of the data files read
+DIGESTS_KEY = "data_sha256"
+
+
 def load_config(command: str, data: object):
     """A config from its ``config.json`` contents: the tree, or the flat form written before
-    it (which holds the command's flags)."""
+    it (which holds the command's flags); the data's digests beside them are not settings."""
     cls = CONFIGS[command]
     if not isinstance(data, dict):
         raise SdaeError(f"config: expected an object of settings, got {type(data).__name__}")
+    data = {k: v for k, v in data.items() if k != DIGESTS_KEY}
     if set(data) <= {f.name for f in dataclasses.fields(cls)}:
         settings = data.get("settings")
         cnn_fields = {f.name for f in dataclasses.fields(CnnSettings)}

@@ -4,12 +4,13 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 
-from sdae.data.fashion_mnist import FashionMNIST, load_fashion_mnist
+from sdae.data.fashion_mnist import FILES, FashionMNIST, load_fashion_mnist
 from sdae.data.protocols import PROTOCOLS, stratified_indices
 from sdae.data.sources import Dataset, load_dataset
 from sdae.errors import SdaeError
@@ -17,27 +18,41 @@ from sdae.errors import SdaeError
 
 @dataclass(frozen=True)
 class Split:
-    """Images as float32 ``x: [N, 784]`` in [0, 1], labels ``y: [N]`` int64, and the
-    indices ``index: [N]`` of the images in the original split."""
+    """Images as float32 ``x: [N, D]`` in [0, 1] (``D = 784`` for Fashion-MNIST), labels
+    ``y: [N]`` int64, and the indices ``index: [N]`` of the images in the original split;
+    for a training set, the source's unlabelled images ``unlabelled: [U, D]`` if it has some
+    (an image folder's ``unlabelled/``), which what learns without labels also reads."""
 
     x: torch.Tensor
     y: torch.Tensor
     index: np.ndarray
+    unlabelled: torch.Tensor | None = None
 
     def __len__(self) -> int:
         return len(self.y)
 
+    @property
+    def pool(self) -> torch.Tensor:
+        """``[N + U, D]``: the images, then the unlabelled ones: what pretraining, a DAE and
+        ``sdae semi``'s unlabelled term learn from."""
+        return self.x if self.unlabelled is None else torch.cat([self.x, self.unlabelled])
+
     def to(self, device: str | torch.device) -> Split:
-        return Split(self.x.to(device), self.y.to(device), self.index)
+        extra = None if self.unlabelled is None else self.unlabelled.to(device)
+        return Split(self.x.to(device), self.y.to(device), self.index, extra)
 
 
 def make_split(images: np.ndarray, labels: np.ndarray, index: np.ndarray | None = None) -> Split:
     if index is None:
         index = np.arange(len(labels))
 
-    # one row per image, its pixels (and channels) in row-major order: 784 for Fashion-MNIST
-    x = torch.from_numpy(images[index].reshape(len(index), -1).astype(np.float32) / 255.0)
-    return Split(x, torch.from_numpy(labels[index].astype(np.int64)), index)
+    return Split(_pixels(images[index]), torch.from_numpy(labels[index].astype(np.int64)), index)
+
+
+def _pixels(images: np.ndarray) -> torch.Tensor:
+    """uint8 ``[N, H, W(, C)]`` -> float32 ``[N, D]`` in [0, 1]: one row per image, its
+    pixels (and channels) in row-major order (784 for Fashion-MNIST)."""
+    return torch.from_numpy(images.reshape(len(images), -1).astype(np.float32) / 255.0)
 
 
 def protocol_splits(data: FashionMNIST | Dataset, protocol: str,
@@ -61,10 +76,11 @@ def protocol_splits(data: FashionMNIST | Dataset, protocol: str,
                             "--protocol full, or mini")  # fmt: skip
         train_idx = stratified_indices(data.train_labels, n_train, train_seed)
         test_idx = stratified_indices(data.test_labels, n_test, test_seed)
-    return (
-        make_split(data.train_images, data.train_labels, train_idx),
-        make_split(data.test_images, data.test_labels, test_idx),
-    )
+    train = make_split(data.train_images, data.train_labels, train_idx)
+    extra = getattr(data, "unlabelled_images", None)
+    if extra is not None and len(extra):
+        train = Split(train.x, train.y, train.index, _pixels(extra))
+    return train, make_split(data.test_images, data.test_labels, test_idx)
 
 
 def load_splits(protocol: str, data_seed: int, device: str, data_dir=None, download=True,
@@ -74,9 +90,24 @@ def load_splits(protocol: str, data_seed: int, device: str, data_dir=None, downl
     if source == "fashion-mnist":
         data = load_fashion_mnist(data_dir, download=download)
     else:
-        data = load_dataset(source, data_seed=data_seed)
+        data = cached_dataset(source, data_seed)
     train, test = protocol_splits(data, protocol, data_seed)
     return train.to(device), test.to(device)
+
+
+@functools.lru_cache(maxsize=2)
+def cached_dataset(source: str, data_seed: int = 0) -> Dataset:
+    """:func:`~sdae.data.sources.load_dataset` once per process for each source: a reproduce
+    run reads its data for every experiment."""
+    return load_dataset(source, data_seed=data_seed)
+
+
+def source_digests(source: str, data_seed: int = 0) -> dict[str, str]:
+    """The SHA-256 of what ``source`` is read from, by file name: Fashion-MNIST's verified
+    files, or the digests a user's source recorded when it was read."""
+    if source == "fashion-mnist":
+        return {name: digest for name, (digest, _) in FILES.items()}
+    return dict(cached_dataset(source, data_seed).sha256)
 
 
 def labelled_indices(pool: Split, labels_per_class: int | None, labels_seed: int) -> np.ndarray:

@@ -50,16 +50,19 @@ def layer_costs(path, histories: Sequence[Sequence[float]], names: Sequence[str]
 
 
 def image_rows(path, rows: dict[str, np.ndarray], title: str, col_titles=None,
-               shape: tuple[int, int] = (28, 28)) -> Path:  # fmt: skip
-    """A grid with one row per named ``[K, H*W]`` array of grey images of ``shape`` (e.g.
-    original / noisy / denoised)."""
+               shape: tuple[int, ...] = (28, 28)) -> Path:  # fmt: skip
+    """A grid with one row per named ``[K, D]`` array of images of ``shape``: ``(H, W)``
+    grey or ``(H, W, 3)`` colour (e.g. original / noisy / denoised)."""
     n_cols = len(next(iter(rows.values())))
     fig, axes = plt.subplots(len(rows), n_cols, figsize=(1.1 * n_cols, 1.25 * len(rows) + 0.4),
                              squeeze=False)  # fmt: skip
     for r, (name, imgs) in enumerate(rows.items()):
         for c in range(n_cols):
             ax = axes[r][c]
-            ax.imshow(np.asarray(imgs[c]).reshape(shape), cmap="gray", vmin=0, vmax=1)
+            img = np.asarray(imgs[c]).reshape(shape)
+            if img.ndim == 3 and img.shape[2] == 1:
+                img = img[..., 0]
+            ax.imshow(np.clip(img, 0, 1), cmap="gray" if img.ndim == 2 else None, vmin=0, vmax=1)
             ax.set_xticks([])
             ax.set_yticks([])
             if c == 0:

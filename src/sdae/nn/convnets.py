@@ -1,18 +1,42 @@
 """The convolutional networks: sdae's conv DAE (a small U-Net) and the CNN baselines of
 Table X (:class:`SmallCNN`, :class:`DeepCNN`). Same interface as :mod:`sdae.nn.models`:
-inputs ``[N, 784]`` of 28x28 images in [0, 1], flattened row by row; each network is built
-from the spec it keeps (``model.spec``, :mod:`sdae.nn.spec`).
+inputs ``[N, D]`` of images in [0, 1] of ``image_shape`` ``(H, W, C)`` (Fashion-MNIST's
+``(28, 28, 1)`` by default; any ``H, W >= 8``), each flattened row by row with its channels
+last (``D = H W C``, as a data set holds them); each network is built from the spec it keeps
+(``model.spec``, :mod:`sdae.nn.spec`).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import torch
 from torch import nn
 from torch.nn import functional as F
 
+from sdae.errors import SdaeError
+from sdae.nn.augment import GREY28, as_nchw, flat
 from sdae.nn.spec import ModelSpec, register
+
+MIN_SIDE = 8  # two 2x2 poolings leave at least 2x2
+
+
+
+def _shape_field():
+    """The field the conv specs gained with images other than 28x28 grey: a checkpoint
+    written before it has none (:func:`sdae.nn.spec.spec_dict` leaves it out at 28x28)."""
+    return field(default=GREY28, metadata={"added": True})
+
+
+class _ImageSpec(ModelSpec):
+    """A spec with ``image_shape`` ``(H, W, C)``, checked: ``H, W >= 8``, ``C`` 1 to 4."""
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        shape = self.image_shape  # type: ignore[attr-defined]
+        if len(shape) != 3 or min(shape[:2]) < MIN_SIDE or not 1 <= shape[2] <= 4:
+            raise SdaeError(f"{type(self).model}: image_shape {list(shape)} must be (H, W, C) "
+                            f"with H and W at least {MIN_SIDE} and 1 to 4 channels")
 
 
 def _double_conv(n_in: int, n_out: int) -> nn.Sequential:
@@ -23,22 +47,26 @@ def _double_conv(n_in: int, n_out: int) -> nn.Sequential:
 
 
 @dataclass(frozen=True)
-class ConvAutoencoderSpec(ModelSpec):
-    """:class:`ConvAutoencoder`'s shape: channels at full resolution, pixels copied or not."""
+class ConvAutoencoderSpec(_ImageSpec):
+    """:class:`ConvAutoencoder`'s shape: channels at full resolution, pixels copied or not,
+    the images'."""
 
     width: int = 32
     passthrough: bool = True
+    image_shape: tuple[int, ...] = _shape_field()
 
 
 @register(ConvAutoencoderSpec)
 class ConvAutoencoder(nn.Module):
-    """A convolutional denoising autoencoder: a two-level U-Net (Ronneberger et al., 2015)
-    on 28x28 images, 28 -> 14 -> 7 and back, with skip connections; ``width`` channels at
-    full resolution, doubling at each level.
+    """A convolutional denoising autoencoder: a two-level U-Net (Ronneberger et al., 2015),
+    28 -> 14 -> 7 and back on 28x28 images, with skip connections; ``width`` channels at
+    full resolution, doubling at each level. Images whose sides are not multiples of 4 are
+    padded (edge pixels repeated) to the next multiple and cropped back.
 
-    Same interface as :class:`Autoencoder`: ``forward`` maps ``x: [N, 784]`` in [0, 1] to
-    reconstruction logits ``[N, 784]`` (trained with the same cross-entropy, equation 2) and
-    ``reconstruct`` to the image.
+    Same interface as :class:`Autoencoder`: ``forward`` maps ``x: [N, D]`` in [0, 1] to
+    reconstruction logits ``[N, D]`` (trained with the same cross-entropy, equation 2) and
+    ``reconstruct`` to the image. Colour images: each channel has its own suspect channel
+    and output; the network sees all of them together.
 
     Impulse noise (salt-and-pepper, masking) sets a pixel to exactly 0 or 1, so a pixel
     strictly between them is certainly clean. The network sees that as a second input
@@ -49,13 +77,15 @@ class ConvAutoencoder(nn.Module):
     compression) have few exact 0/1 pixels and are then mostly copied, not denoised.
     """
 
-    def __init__(self, width: int = 32, passthrough: bool = True) -> None:
+    def __init__(self, width: int = 32, passthrough: bool = True,
+                 image_shape: tuple[int, ...] = GREY28) -> None:  # fmt: skip
         super().__init__()
-        spec = self.spec = ConvAutoencoderSpec(width, passthrough)
+        spec = self.spec = ConvAutoencoderSpec(width, passthrough, image_shape)
         self.width, self.passthrough = spec.width, spec.passthrough
-        w = spec.width
+        self.image_shape = spec.image_shape
+        w, c = spec.width, spec.image_shape[2]
         self.enc1, self.enc2, self.bottom = (
-            _double_conv(2, w),
+            _double_conv(2 * c, w),
             _double_conv(w, 2 * w),
             _double_conv(2 * w, 4 * w),
         )
@@ -64,24 +94,32 @@ class ConvAutoencoder(nn.Module):
             _double_conv(4 * w, 2 * w),
         )
         self.up1, self.dec1 = nn.ConvTranspose2d(2 * w, w, 2, stride=2), _double_conv(2 * w, w)
-        self.head = nn.Conv2d(w, 1, 1)
+        self.head = nn.Conv2d(w, c, 1)
 
     @staticmethod
     def suspect(x: torch.Tensor) -> torch.Tensor:
-        """``x: [N, 784]`` -> bool ``[N, 784]``: the pixels impulse noise may have set."""
+        """``x: [N, D]`` -> bool ``[N, D]``: the pixels impulse noise may have set."""
         return (x == 0) | (x == 1)
 
     def _net_logits(self, x: torch.Tensor, suspect: torch.Tensor) -> torch.Tensor:
-        img = torch.stack([x, suspect.to(x.dtype)], 1).view(-1, 2, 28, 28)
+        h, w, c = self.image_shape
+        if c == 1:  # the grey layout as sdae stacked it from the start
+            img = torch.stack([x, suspect.to(x.dtype)], 1).view(-1, 2, h, w)
+        else:
+            img = torch.cat([as_nchw(x, self.image_shape),
+                             as_nchw(suspect.to(x.dtype), self.image_shape)], 1)  # fmt: skip
+        pad = (0, -w % 4, 0, -h % 4)
+        if any(pad):
+            img = F.pad(img, pad, mode="replicate")
         e1 = self.enc1(img)
         e2 = self.enc2(F.max_pool2d(e1, 2))
         b = self.bottom(F.max_pool2d(e2, 2))
         d2 = self.dec2(torch.cat([self.up2(b), e2], 1))
         d1 = self.dec1(torch.cat([self.up1(d2), e1], 1))
-        return self.head(d1).view(len(x), -1)
+        return flat(self.head(d1)[:, :, :h, :w])
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Reconstruction logits ``[N, 784]``; a copied pixel's logit is ``logit(x)``, so its
+        """Reconstruction logits ``[N, D]``; a copied pixel's logit is ``logit(x)``, so its
         cost is the least possible and gives no gradient."""
         suspect = self.suspect(x)
         logits = self._net_logits(x, suspect)
@@ -91,43 +129,45 @@ class ConvAutoencoder(nn.Module):
 
     @torch.no_grad()
     def reconstruct(self, x: torch.Tensor) -> torch.Tensor:
-        """The denoised images ``[N, 784]`` in [0, 1]: copied pixels exactly as given."""
+        """The denoised images ``[N, D]`` in [0, 1]: copied pixels exactly as given."""
         suspect = self.suspect(x)
         z = torch.sigmoid(self._net_logits(x, suspect))
         return torch.where(suspect, z, x) if self.passthrough else z
 
 
 @dataclass(frozen=True)
-class SmallCNNSpec(ModelSpec):
-    """:class:`SmallCNN`'s shape: classes, and channels of the first convolution."""
+class SmallCNNSpec(_ImageSpec):
+    """:class:`SmallCNN`'s shape: classes, channels of the first convolution, the images'."""
 
     n_classes: int = 10
     width: int = 32
+    image_shape: tuple[int, ...] = _shape_field()
 
 
 @register(SmallCNNSpec)
 class SmallCNN(nn.Module):
     """Two 3x3 conv blocks and a dense layer: the CNN baseline of Table X.
 
-    Input ``[N, 784]`` (reshaped to ``[N, 1, 28, 28]``), output logits ``[N, 10]``.
+    Input ``[N, D]`` (viewed as ``[N, C, H, W]``), output logits ``[N, n_classes]``.
     """
 
-    def __init__(self, n_classes: int = 10, width: int = 32) -> None:
+    def __init__(self, n_classes: int = 10, width: int = 32,
+                 image_shape: tuple[int, ...] = GREY28) -> None:  # fmt: skip
         super().__init__()
-        spec = self.spec = SmallCNNSpec(n_classes, width)
-        w = spec.width
+        spec = self.spec = SmallCNNSpec(n_classes, width, image_shape)
+        (h, w_img, c), w = spec.image_shape, spec.width
         self.features = nn.Sequential(
-            nn.Conv2d(1, w, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Conv2d(c, w, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
             nn.Conv2d(w, 2 * w, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
         )  # fmt: skip
         self.classifier = nn.Sequential(
-            nn.Flatten(), nn.Dropout(0.25), nn.Linear(2 * w * 49, 128), nn.ReLU(),
-            nn.Dropout(0.25), nn.Linear(128, spec.n_classes),
+            nn.Flatten(), nn.Dropout(0.25), nn.Linear(2 * w * (h // 4) * (w_img // 4), 128),
+            nn.ReLU(), nn.Dropout(0.25), nn.Linear(128, spec.n_classes),
         )  # fmt: skip
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """``x: [N, 784]`` -> class logits ``[N, n_classes]``."""
-        return self.classifier(self.features(x.view(-1, 1, 28, 28)))
+        """``x: [N, D]`` -> class logits ``[N, n_classes]``."""
+        return self.classifier(self.features(as_nchw(x, self.spec.image_shape)))
 
     @torch.no_grad()
     def predict(self, x: torch.Tensor) -> torch.Tensor:
@@ -141,11 +181,12 @@ def _conv_bn(n_in: int, n_out: int) -> list[nn.Module]:
 
 
 @dataclass(frozen=True)
-class DeepCNNSpec(ModelSpec):
-    """:class:`DeepCNN`'s shape: classes, and channels of the first block."""
+class DeepCNNSpec(_ImageSpec):
+    """:class:`DeepCNN`'s shape: classes, channels of the first block, the images'."""
 
     n_classes: int = 10
     width: int = 32
+    image_shape: tuple[int, ...] = _shape_field()
 
 
 @register(DeepCNNSpec)
@@ -154,29 +195,30 @@ class DeepCNN(nn.Module):
     blocks of two 3x3 convolutions with batch normalisation (``width`` then ``2 width``
     channels), each followed by 2x2 max pooling, then a dense layer of 256 with dropout.
 
-    Input ``[N, 784]`` (viewed as ``[N, 1, 28, 28]``), output logits ``[N, 10]``. Its
+    Input ``[N, D]`` (viewed as ``[N, C, H, W]``), output logits ``[N, n_classes]``. Its
     convolutions run in channels-last memory (``to_channels_last``): ~1.25x faster here.
     """
 
-    def __init__(self, n_classes: int = 10, width: int = 32) -> None:
+    def __init__(self, n_classes: int = 10, width: int = 32,
+                 image_shape: tuple[int, ...] = GREY28) -> None:  # fmt: skip
         super().__init__()
-        spec = self.spec = DeepCNNSpec(n_classes, width)
-        w = spec.width
+        spec = self.spec = DeepCNNSpec(n_classes, width, image_shape)
+        (h, w_img, c), w = spec.image_shape, spec.width
         self.features = nn.Sequential(
-            *_conv_bn(1, w), *_conv_bn(w, w), nn.MaxPool2d(2),
+            *_conv_bn(c, w), *_conv_bn(w, w), nn.MaxPool2d(2),
             *_conv_bn(w, 2 * w), *_conv_bn(2 * w, 2 * w), nn.MaxPool2d(2),
         )  # fmt: skip
         self.classifier = nn.Sequential(
-            nn.Flatten(), nn.Dropout(0.3), nn.Linear(2 * w * 49, 256), nn.ReLU(inplace=True),
-            nn.Dropout(0.3), nn.Linear(256, spec.n_classes),
+            nn.Flatten(), nn.Dropout(0.3), nn.Linear(2 * w * (h // 4) * (w_img // 4), 256),
+            nn.ReLU(inplace=True), nn.Dropout(0.3), nn.Linear(256, spec.n_classes),
         )  # fmt: skip
 
     def to_channels_last(self) -> DeepCNN:
         return self.to(memory_format=torch.channels_last)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """``x: [N, 784]`` -> class logits ``[N, n_classes]``."""
-        return self.classifier(self.features(x.view(-1, 1, 28, 28)))
+        """``x: [N, D]`` -> class logits ``[N, n_classes]``."""
+        return self.classifier(self.features(as_nchw(x, self.spec.image_shape)))
 
     @torch.no_grad()
     def predict(self, x: torch.Tensor) -> torch.Tensor:

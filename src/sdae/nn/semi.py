@@ -28,6 +28,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import warnings
+from collections.abc import Sequence
 
 import numpy as np
 import torch
@@ -37,7 +38,7 @@ from torch.nn import functional as F
 
 from sdae.config.classification import SemiConfig, paper_pretraining
 from sdae.nn import distributed
-from sdae.nn.augment import augment
+from sdae.nn.augment import GREY28, as_nchw, augment, flat, image_shape
 from sdae.nn.convnets import DeepCNN
 from sdae.nn.loop import TrainingLoop
 from sdae.nn.models import StackedAutoencoder, seeded
@@ -45,36 +46,46 @@ from sdae.nn.noise import corrupt
 from sdae.nn.training import pretrain_stack
 from sdae.rng import Streams, derive_seed
 
-CUTOUT = 12  # side of the square the strong view blanks
+CUTOUT = 12 / 28  # side of the square the strong view blanks, as a share of the image's
 
 
-def cutout(x: torch.Tensor, size: int, generator: torch.Generator) -> torch.Tensor:
-    """``x: [N, 784]`` with a ``size`` x ``size`` square (centre uniform over the image,
-    clipped at its edges) set to 0 in each image."""
-    n = len(x)
-    centre = torch.randint(0, 28, (2, n, 1, 1), generator=generator, device=generator.device)
-    ys = torch.arange(28, device=x.device).view(1, 28, 1)
-    xs = torch.arange(28, device=x.device).view(1, 1, 28)
+def cutout(x: torch.Tensor, size: int, generator: torch.Generator,
+           shape: Sequence[int] = GREY28) -> torch.Tensor:  # fmt: skip
+    """``x: [N, D]`` of images of ``shape`` with a ``size`` x ``size`` square (centre uniform
+    over the image, clipped at its edges) set to 0 in each image, in every channel."""
+    img = as_nchw(x, shape)
+    n, _, h, w = img.shape
+    # a square image draws both coordinates at once, as sdae drew them for 28x28 alone
+    draws = [(h, 2)] if h == w else [(h, 1), (w, 1)]
+    centre = torch.cat([torch.randint(0, side, (k, n, 1, 1), generator=generator,
+                                      device=generator.device) for side, k in draws])  # fmt: skip
+    ys = torch.arange(h, device=x.device).view(1, h, 1)
+    xs = torch.arange(w, device=x.device).view(1, 1, w)
     half = size // 2
     square = ((ys - centre[0].to(x.device)).abs() <= half) & \
         ((xs - centre[1].to(x.device)).abs() <= half)  # fmt: skip
-    return x.view(n, 28, 28).masked_fill(square, 0.0).view(n, 784)
+    return flat(img.masked_fill(square[:, None], 0.0))
 
 
 class Views:
-    """The weak and strong views, each drawn from its own stream."""
+    """The weak and strong views of images of ``shape``, each drawn from its own stream; the
+    left-right flip only where ``flip`` (it changes what a digit or a letter means)."""
 
-    def __init__(self, rng: Streams, strong_noise: float) -> None:
+    def __init__(self, rng: Streams, strong_noise: float, shape: Sequence[int] = GREY28,
+                 flip: bool = True) -> None:  # fmt: skip
         self.weak_gen, self.strong_gen = rng.generator("weak"), rng.generator("strong")
-        self.strong_noise = strong_noise
+        self.strong_noise, self.shape = strong_noise, image_shape(shape)
+        self.moves = ("shift", "flip") if flip else ("shift",)
+        self.cutout = max(1, round(CUTOUT * min(self.shape[:2])))
 
     def weak(self, x: torch.Tensor) -> torch.Tensor:
-        return augment(x, ("shift", "flip"), self.weak_gen)
+        return augment(x, self.moves, self.weak_gen, self.shape)
 
     def strong(self, x: torch.Tensor) -> torch.Tensor:
         g = self.strong_gen
-        x = augment(augment(x, ("shift", "flip"), g), ("shift",), g)
-        return cutout(corrupt(x, "salt-and-pepper", self.strong_noise, g), CUTOUT, g)
+        x = augment(augment(x, self.moves, g, self.shape), ("shift",), g, self.shape)
+        x = corrupt(x, "salt-and-pepper", self.strong_noise, g)
+        return cutout(x, self.cutout, g, self.shape)
 
 
 def sae_codes(pool: torch.Tensor, seed: int, iterations: int = 1000) -> np.ndarray:
@@ -137,11 +148,13 @@ def _update_teacher(teacher: DeepCNN, student: DeepCNN, decay: float) -> None:
 
 
 def fixmatch(x_l: torch.Tensor, y_l: torch.Tensor, pool: torch.Tensor, config: SemiConfig,
-             *, progress: bool = False) -> tuple[DeepCNN, list[float]]:
-    """Train on labelled ``x_l: [L, 784]``, ``y_l: [L]`` and the unlabelled ``pool:
-    [P, 784]``. Returns ``(the teacher in eval mode, cost of every step)``; the cost is the
-    labelled cross-entropy (mean over the ``B`` labelled images) plus the masked pool term
-    (mean over the ``unlabelled_ratio x B`` pool images). Randomness: weights from
+             *, shape: Sequence[int] = GREY28, n_classes: int = 10, progress: bool = False
+             ) -> tuple[DeepCNN, list[float]]:  # fmt: skip
+    """Train on labelled ``x_l: [L, D]``, ``y_l: [L]`` (classes ``0 .. n_classes - 1``) and
+    the unlabelled ``pool: [P, D]``, images of ``shape`` (``D = H W C``). Returns ``(the
+    teacher in eval mode, cost of every step)``; the cost is the labelled cross-entropy (mean
+    over the ``B`` labelled images) plus the masked pool term (mean over the
+    ``unlabelled_ratio x B`` pool images). Randomness: weights from
     ``config.seed``; streams ``semi-labelled`` / ``-pool`` (which images), ``-weak`` /
     ``-strong`` (views), ``-dropout``.
 
@@ -156,11 +169,12 @@ def fixmatch(x_l: torch.Tensor, y_l: torch.Tensor, pool: torch.Tensor, config: S
     """
     c, rng = config, Streams(config.seed, "semi-", str(pool.device))
     with seeded(c.seed):
-        student = DeepCNN(width=c.width).to_channels_last().to(pool.device)
+        student = DeepCNN(n_classes, c.width, image_shape(shape)).to_channels_last()
+        student = student.to(pool.device)
     teacher = copy.deepcopy(student).eval()
     for p in teacher.parameters():
         p.requires_grad_(False)
-    views, pick_l, pick_u = Views(rng, c.strong_noise), rng.generator("labelled"), \
+    views, pick_l, pick_u = Views(rng, c.strong_noise, shape, c.flip), rng.generator("labelled"), \
         rng.generator("pool")  # fmt: skip
     n_u = c.unlabelled_ratio * c.batch_size
     loop = TrainingLoop([(list(student.parameters()), c.lr)], "adam", iterations=c.iterations,

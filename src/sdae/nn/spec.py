@@ -140,8 +140,12 @@ def spec_of(model: nn.Module) -> ModelSpec:
 
 
 def spec_dict(spec: ModelSpec) -> dict[str, Any]:
-    """``spec`` as JSON data: ``{"class": "Autoencoder", "n_in": 784, ...}`` (sizes a list)."""
-    fields = {k: list(v) if isinstance(v, tuple) else v for k, v in spec.arguments().items()}
+    """``spec`` as JSON data: ``{"class": "Autoencoder", "n_in": 784, ...}`` (sizes a list).
+    A field added to a spec after checkpoints were written without it (its metadata says
+    ``added``) is left out at its default, so such a model's file stays as it was."""
+    fields = {f.name: getattr(spec, f.name) for f in dataclasses.fields(spec)
+              if not (f.metadata.get("added") and getattr(spec, f.name) == f.default)}
+    fields = {k: list(v) if isinstance(v, tuple) else v for k, v in fields.items()}
     return {"class": type(spec).model, **fields}
 
 
@@ -156,7 +160,8 @@ def spec_from_dict(data: Any) -> ModelSpec:
                         f"{', '.join(sorted(MODELS))}")  # fmt: skip
     spec_class = MODELS[kind][1]
     names = [f.name for f in dataclasses.fields(spec_class)]
-    if set(data) != {"class", *names}:
+    needed = {f.name for f in dataclasses.fields(spec_class) if not f.metadata.get("added")}
+    if not needed <= set(data) - {"class"} <= set(names):
         raise SdaeError(f"{kind} needs exactly the fields {', '.join(names)}, "
                         f"got {', '.join(k for k in data if k != 'class') or 'none'}")  # fmt: skip
-    return spec_class(**{k: data[k] for k in names})
+    return spec_class(**{k: data[k] for k in names if k in data})

@@ -31,7 +31,7 @@ from torch.nn import functional as F
 from sdae.config.checks import SCHEDULES, check_optimizer
 from sdae.config.training import AutoencoderTraining, Finetuning
 from sdae.errors import SdaeError
-from sdae.nn.augment import finetune_transform
+from sdae.nn.augment import GREY28, finetune_transform
 from sdae.nn.loop import TrainingLoop, batch_indices
 from sdae.nn.models import Autoencoder, StackedAutoencoder, StackedClassifier
 from sdae.nn.noise import Buffers, corrupt
@@ -252,10 +252,12 @@ def finetune(
     *,
     rng: Streams | int = 0,
     progress: bool = False,
+    shape: tuple[int, ...] = GREY28,
 ) -> list[float]:
     """Fine-tune the whole stack by backpropagation (paper §IV.C, Tables II-IX) with one
     learning rate for the softmax layer (``settings.lr_top``) and one for the pretrained
-    encoders (``settings.lr_body``; 0 freezes them). ``x: [N, 784]``, ``y: [N]``.
+    encoders (``settings.lr_body``; 0 freezes them). ``x: [N, D]`` (images of ``shape``
+    ``(H, W, C)``, which the augmentations need), ``y: [N]``.
     ``settings`` defaults to the paper's recipe. Minibatch order, augmentation and input
     dropout come from ``rng``'s streams ``batches``, ``augment`` and ``dropout``.
     Returns the cost of every iteration."""
@@ -264,6 +266,6 @@ def finetune(
         model, x, y,
         [(list(model.head.parameters()), s.lr_top), (model.body_parameters(), s.lr_body)],
         iterations=s.iterations, optimizer=s.optimizer, rng=rng,
-        batch_size=s.batch_size, schedule=s.schedule, transform=finetune_transform(s, rng),
+        batch_size=s.batch_size, schedule=s.schedule, transform=finetune_transform(s, rng, shape),
         progress=progress,
     )  # fmt: skip

@@ -14,6 +14,7 @@ import torch
 
 from sdae.config.denoising import RobustConfig
 from sdae.config.flags import from_flags, load_config
+from sdae.data.sources import source_facts
 from sdae.data.splits import load_splits
 from sdae.errors import SdaeError
 from sdae.io import figures
@@ -36,6 +37,10 @@ def experiment_config(exp: Experiment, preset: Preset, device: str = "cpu"):
 
     s = exp.seed
     run = {"seed": s, "device": device, "protocol": preset.protocol}
+    arch = ARCHS.get(exp.arch or 3)
+    if not preset.fashion:  # the ladder on another source (its kinds all take --data)
+        run["data"] = preset.data
+        arch = f"{source_facts(preset.data).n_features}-{arch.split('-', 1)[1]}"  # its pixels in
     if exp.kind == "dae":
         conv = exp.model == "conv"
         return from_flags("dae", {**run, "train_noise": exp.train_noise, "noise": exp.noise,
@@ -46,10 +51,10 @@ def experiment_config(exp: Experiment, preset: Preset, device: str = "cpu"):
     if exp.kind == "robust":
         return RobustConfig(dae_noise=ROBUST_DAE_NOISE, **run)
     if exp.kind in ("pretrain", "finetune"):
-        base = from_flags("sae", {**run, "arch": ARCHS[exp.arch], "finetune_recipe": "paper",
+        base = from_flags("sae", {**run, "arch": arch, "finetune_recipe": "paper",
                                   "labels_seed": s})  # fmt: skip
         its = tuple(max(1, round(t.iterations * preset.pretrain_scale)) for t in base.pretrain)
-        flags = {**run, "arch": ARCHS[exp.arch], "finetune_recipe": "paper", "labels_seed": s,
+        flags = {**run, "arch": arch, "finetune_recipe": "paper", "labels_seed": s,
                  "pretrain_iterations": its}  # fmt: skip
         if exp.kind == "finetune":
             flags.update(labels_per_class=exp.labels, lr_top=exp.lr_top, lr_body=exp.lr_body,
@@ -62,7 +67,7 @@ def experiment_config(exp: Experiment, preset: Preset, device: str = "cpu"):
     if exp.kind == "logreg":
         return from_flags("baseline", {**run, "model": "logreg", **labels})
     if exp.kind == "mlp":
-        return from_flags("baseline", {**run, "model": "mlp", **labels, "arch": ARCHS[3],
+        return from_flags("baseline", {**run, "model": "mlp", **labels, "arch": arch,
                                        "finetune_recipe": "paper",
                                        "finetune_iterations": preset.finetune_iterations})
     if exp.kind == "semi":
@@ -76,7 +81,8 @@ def experiment_config(exp: Experiment, preset: Preset, device: str = "cpu"):
 
 def _splits(config, data_dir):
 
-    return load_splits(config.protocol, config.data_seed, config.device, data_dir)
+    return load_splits(config.protocol, config.data_seed, config.device, data_dir,
+                       source=getattr(config, "data", "fashion-mnist"))
 
 
 def _run_dae(exp: Experiment, config, out: Path, data_dir, progress) -> dict:

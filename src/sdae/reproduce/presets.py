@@ -23,6 +23,12 @@ class Preset:
     conv_width: int = 32
     ladder_draws: int = 0  # > 0: the method ladder (reproduce.ladder) over this many draws
     semi_iterations: int = 1800
+    data: str = "fashion-mnist"  # another source: the ladder only, on its full protocol
+
+    @property
+    def fashion(self) -> bool:
+        """Whether it runs on Fashion-MNIST, the paper's data, whose numbers it sets beside."""
+        return self.data == "fashion-mnist"
 
 
 PRESETS = {

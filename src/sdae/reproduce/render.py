@@ -244,7 +244,7 @@ def write_report(out: Path, *, preset: Any, args: dict, results: list[Experiment
     ladder = getattr(preset, "ladder_draws", 0)
     preset = to_jsonable(preset)
     if ladder:
-        tables, layout = build_ladder(results), LADDER_LAYOUT
+        tables, layout = build_ladder(results, preset), LADDER_LAYOUT
         summary, headline = ladder_summary(tables, preset), ladder_headline(tables)
     else:
         tables, layout = build_tables(results), PAPER_LAYOUT

@@ -25,7 +25,7 @@ from sdae.io import figures
 from sdae.io.checkpoints import save_model
 from sdae.io.outputs import RESULT_FILE, write_json
 from sdae.nn import distributed
-from sdae.nn.augment import augment
+from sdae.nn.augment import GREY28, augment, image_shape
 from sdae.nn.convnets import DeepCNN, SmallCNN
 from sdae.nn.models import StackedClassifier, seeded
 from sdae.nn.training import (
@@ -59,20 +59,23 @@ def fit_logreg(x: torch.Tensor, y: torch.Tensor, c: float = 1.0) -> tuple[Sklear
 
 
 def fit_mlp(x, y, sizes, settings: Finetuning, *, seed: int, rng: Streams | int,
-            progress=False, n_classes: int = 10) -> tuple[StackedClassifier, list[float]]:
+            progress=False, n_classes: int = 10, shape=GREY28
+            ) -> tuple[StackedClassifier, list[float]]:  # fmt: skip
     """The stacked autoencoder's network from random weights (``seed``, no pretraining),
     fine-tuned exactly as :func:`sdae.nn.training.finetune` fine-tunes the pretrained one."""
     with seeded(seed):
         model = StackedClassifier(sizes, n_classes=n_classes)
     model.to(x.device)
-    history = finetune(model, x, y, settings, rng=rng, progress=progress)
+    history = finetune(model, x, y, settings, rng=rng, progress=progress, shape=shape)
     return model, history
 
 
-def fit_cnn(x, y, settings: CnnSettings, *, seed: int, rng: Streams | int,
-            progress=False) -> tuple[DeepCNN | SmallCNN, list[float]]:  # fmt: skip
-    """The CNN of ``settings`` trained with Adam on minibatches for ``epochs`` passes over
-    ``x``, each batch through ``settings.augment``.
+def fit_cnn(x, y, settings: CnnSettings, *, seed: int, rng: Streams | int, progress=False,
+            n_classes: int = 10, shape=GREY28
+            ) -> tuple[DeepCNN | SmallCNN, list[float]]:  # fmt: skip
+    """The CNN of ``settings`` for ``n_classes`` classes and images of ``shape`` ``(H, W, C)``
+    trained with Adam on minibatches for ``epochs`` passes over ``x``, each batch through
+    ``settings.augment``.
 
     Weights from ``seed``; minibatch order from ``rng``'s stream ``batches``, augmentations
     from ``augment``; dropout, which draws from torch's global generator, from a fork of it
@@ -83,13 +86,16 @@ def fit_cnn(x, y, settings: CnnSettings, *, seed: int, rng: Streams | int,
     s, rng = settings, streams(rng, device=str(x.device))
     steps = s.epochs * math.ceil(len(x) / min(s.batch_size, len(x)))
     with seeded(seed):
-        model = (DeepCNN().to_channels_last() if s.arch == "deep" else SmallCNN()).to(x.device)
+        if s.arch == "deep":
+            model = DeepCNN(n_classes, image_shape=shape).to_channels_last().to(x.device)
+        else:
+            model = SmallCNN(n_classes, image_shape=shape).to(x.device)
     transform = None
     if s.augment:
         aug_gen = rng.generator("augment")
 
         def transform(xb):
-            return augment(xb, s.augment, aug_gen)
+            return augment(xb, s.augment, aug_gen, shape)
 
     with seeded(derive_seed(rng.seed, distributed.per_rank(rng.prefix + "dropout"))):
         history = train_classifier(
@@ -107,9 +113,13 @@ def _fit_baseline(config: BaselineConfig, x: torch.Tensor, y: torch.Tensor, prog
     if config.model == "logreg":
         return fit_logreg(x, y, s.c)
     if config.model == "mlp":
-        return fit_mlp(x, y, s.sizes, s.finetune, seed=seed, n_classes=facts_of(config).n_classes,
-                       rng=Streams(seed, "finetune-", device), progress=progress)
-    return fit_cnn(x, y, s, seed=seed, rng=Streams(seed, "cnn-", device), progress=progress)
+        facts = facts_of(config)
+        return fit_mlp(x, y, s.sizes, s.finetune, seed=seed, n_classes=facts.n_classes,
+                       rng=Streams(seed, "finetune-", device), progress=progress,
+                       shape=image_shape(facts.image_shape))  # fmt: skip
+    facts = facts_of(config)
+    return fit_cnn(x, y, s, seed=seed, rng=Streams(seed, "cnn-", device), progress=progress,
+                   n_classes=facts.n_classes, shape=image_shape(facts.image_shape))
 
 
 def run_baseline(config: BaselineConfig, out: str | Path, *, data_dir=None,

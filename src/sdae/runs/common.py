@@ -4,6 +4,7 @@ confusion matrix and its figure, and the metrics keys of ``sdae sae``'s metrics.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -11,11 +12,13 @@ from typing import Any
 import numpy as np
 import torch
 
+from sdae.config.flags import DIGESTS_KEY
 from sdae.data.fashion_mnist import CLASS_NAMES
-from sdae.data.splits import Split, labelled_indices, load_splits
+from sdae.data.sources import BUILTIN
+from sdae.data.splits import Split, labelled_indices, load_splits, source_digests
 from sdae.evaluation import accuracy, confusion_matrix, predict
 from sdae.io import figures
-from sdae.io.outputs import check_out_dir, staged_dir
+from sdae.io.outputs import check_out_dir, read_json, staged_dir, write_json
 
 
 def one_per_class(labels: torch.Tensor) -> list[int]:
@@ -69,9 +72,23 @@ def run_staged(config, out: str | Path, write: Callable[..., dict[str, Any]], *,
     folder swapped into place when it returns (:func:`sdae.io.outputs.staged_dir`). Returns
     what ``write`` returns: the metrics."""
     check_out_dir(out, overwrite)
+    source = getattr(config, "data", "fashion-mnist")
     train, test = load_splits(config.protocol, config.data_seed, config.device, data_dir, download,
-                              source=getattr(config, "data", "fashion-mnist"))  # fmt: skip
+                              source=source)  # fmt: skip
     if labelled:
         labelled_indices(train, config.labels_per_class, config.labels_seed)
+    digests = source_digests(source, config.data_seed)
+    if progress and source not in BUILTIN:  # a user's files have no checksum to match: show it
+        for name, digest in digests.items():
+            print(f"data: sha256 {digest}  {name}", file=sys.stderr)
     with staged_dir(out, overwrite) as folder:
-        return write(config, folder, train, test, progress=progress)
+        metrics = write(config, folder, train, test, progress=progress)
+        record_data(folder / "config.json", digests)
+        return metrics
+
+
+def record_data(path: Path, digests: dict[str, str]) -> None:
+    """Add ``data_sha256`` (file name -> SHA-256 of what was read) to the ``config.json`` at
+    ``path``, so that a result traces back to the very files it came from."""
+    if path.is_file():
+        write_json(path, {**read_json(path), DIGESTS_KEY: digests})

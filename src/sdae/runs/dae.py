@@ -23,6 +23,7 @@ from sdae.evaluation import denoising_scores, mean_image
 from sdae.io import figures
 from sdae.io.checkpoints import save_model
 from sdae.io.outputs import RESULT_FILE, write_json
+from sdae.nn.augment import image_shape
 from sdae.nn.convnets import ConvAutoencoder
 from sdae.nn.models import Autoencoder, seeded
 from sdae.nn.noise import corrupt
@@ -35,12 +36,14 @@ def build_dae(config: DaeConfig) -> Autoencoder | ConvAutoencoder:
     """The untrained DAE of ``config``: the paper's MLP, or the conv model."""
     with seeded(config.seed):
         if config.model == "conv":
-            return ConvAutoencoder(config.width, config.passthrough)
+            shape = image_shape(facts_of(config).image_shape)
+            return ConvAutoencoder(config.width, config.passthrough, shape)
         return Autoencoder(facts_of(config).n_features, config.hidden, config.tied)
 
 
 def train_dae(config: DaeConfig, train: Split, *, progress: bool = False):
-    """Build and train the DAE of ``config`` on ``train.x: [N, 784]``.
+    """Build and train the DAE of ``config`` on ``train.pool: [N, D]`` (the images, and the
+    source's unlabelled ones).
 
     Returns ``(model in eval mode, cost history, training seconds)``.
     """
@@ -48,7 +51,7 @@ def train_dae(config: DaeConfig, train: Split, *, progress: bool = False):
     model.to(config.device)
     start = time.perf_counter()
     history = train_autoencoder(
-        model, train.x, config.train, Streams(config.seed, "train-", config.device),
+        model, train.pool, config.train, Streams(config.seed, "train-", config.device),
         desc=f"{'conv ' if config.model == 'conv' else ''}DAE noise {config.train_noise}",
         progress=progress,
     )  # fmt: skip

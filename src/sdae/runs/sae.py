@@ -16,6 +16,7 @@ from sdae.data.splits import Split, labelled_indices
 from sdae.io import figures
 from sdae.io.checkpoints import save_model
 from sdae.io.outputs import RESULT_FILE, write_json
+from sdae.nn.augment import image_shape
 from sdae.nn.models import StackedClassifier, seeded
 from sdae.nn.training import finetune, pretrain_stack
 from sdae.rng import Streams
@@ -24,11 +25,12 @@ from sdae.runs.common import classification_result, run_staged
 
 def pretrain_model(config: SaeConfig, train: Split, *, progress: bool = False):
     """A :class:`StackedClassifier` of ``config.arch`` whose stack is pretrained greedily on
-    the whole pool ``train.x`` (its softmax layer untrained). Returns ``(model, histories)``."""
+    the whole pool ``train.pool`` (the images, and the source's unlabelled ones; its softmax
+    layer untrained). Returns ``(model, histories)``."""
     with seeded(config.seed):
         model = StackedClassifier(config.sizes, config.tied, facts_of(config).n_classes)
     model.to(config.device)
-    histories = pretrain_stack(model.stack, train.x, config.pretrain,
+    histories = pretrain_stack(model.stack, train.pool, config.pretrain,
                                Streams(config.seed, device=config.device), progress=progress)
     return model, histories
 
@@ -42,7 +44,8 @@ def finetune_model(model: StackedClassifier, config: SaeConfig, train: Split,
     labelled = labelled_indices(train, config.labels_per_class, config.labels_seed)
     idx = torch.as_tensor(labelled, device=train.x.device)
     history = finetune(model, train.x[idx], train.y[idx], config.finetune,
-                       rng=Streams(config.seed, "finetune-", config.device), progress=progress)
+                       rng=Streams(config.seed, "finetune-", config.device), progress=progress,
+                       shape=image_shape(facts_of(config).image_shape))
     return history, len(labelled)
 
 

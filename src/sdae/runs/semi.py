@@ -11,12 +11,13 @@ from typing import Any
 import numpy as np
 import torch
 
-from sdae.config.checks import labels_text
+from sdae.config.checks import facts_of, labels_text
 from sdae.config.classification import SemiConfig
 from sdae.data.splits import labelled_indices
 from sdae.io import figures
 from sdae.io.checkpoints import save_model
 from sdae.io.outputs import RESULT_FILE, write_json
+from sdae.nn.augment import image_shape
 from sdae.nn.semi import fixmatch, graph_labels
 from sdae.runs.common import classification_result, run_staged
 
@@ -47,11 +48,15 @@ def write_semi(config: SemiConfig, folder: Path, train, test, *, progress: bool 
 
     idx = labelled_indices(train, config.labels_per_class, config.labels_seed)
     start = time.perf_counter()
-    y_pool = train.y.cpu().numpy()
-    extra, extra_y = graph_labels(train.x, idx, y_pool[idx], config)
-    positions = torch.as_tensor(np.concatenate([idx, extra]), device=train.x.device)
-    y_l = torch.as_tensor(np.concatenate([y_pool[idx], extra_y]), device=train.x.device)
-    model, history = fixmatch(train.x[positions], y_l, train.x, config, progress=progress)
+    pool = train.pool  # the images, then the source's unlabelled ones (label -1 below)
+    y_pool = np.full(len(pool), -1)
+    y_pool[: len(train)] = train.y.cpu().numpy()
+    extra, extra_y = graph_labels(pool, idx, y_pool[idx], config)
+    positions = torch.as_tensor(np.concatenate([idx, extra]), device=pool.device)
+    y_l = torch.as_tensor(np.concatenate([y_pool[idx], extra_y]), device=pool.device)
+    facts = facts_of(config)
+    model, history = fixmatch(pool[positions], y_l, pool, config, progress=progress,
+                              shape=image_shape(facts.image_shape), n_classes=facts.n_classes)
     seconds = time.perf_counter() - start
     labels = labels_text(config.labels_per_class)
     figures.cost_curve(folder / "finetune_cost.png", {"cost": history},
@@ -59,10 +64,13 @@ def write_semi(config: SemiConfig, folder: Path, train, test, *, progress: bool 
     metrics = classification_result(
         model, train, test, folder, f"FixMatch (semi), {labels} labels/class",
         pretrain=[], finetune=history, seconds=seconds, n_labelled=len(idx),
+        class_names=facts.class_names,
     )  # fmt: skip
     # how good the graph's labels were: scored after training, against the pool's own labels
+    # (where it has them: an unlabelled image's is unknown)
+    known = y_pool[extra] >= 0
     metrics["graph_labelled"] = len(extra)
-    metrics["graph_label_accuracy"] = float(np.mean(extra_y == y_pool[extra])) if len(extra) \
-        else None  # fmt: skip
+    metrics["graph_label_accuracy"] = float(np.mean(extra_y[known] == y_pool[extra][known])) \
+        if known.any() else None  # fmt: skip
     save_model(folder / "model.safetensors", model, config)
     return metrics
