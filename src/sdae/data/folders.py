@@ -14,20 +14,21 @@ folder is followed; a symlink loop is refused.
 
 Pixels. If every image is grey (modes ``1``, ``L``, ``LA``, ``I;16``, ``I``, ``F``, or a
 palette whose colours used are grey) the data set is grey, ``[N, H, W]``; otherwise it is
-colour, ``[N, H, W, 3]``, and grey images are converted to RGB. Alpha is dropped, not
-composited onto a background: a transparent pixel keeps the colour stored under it. 16-bit
-images are scaled to 8 bits (``round(v * 255 / 65535)``, not clipped), a 32-bit integer TIFF
-by its bits per sample (another ``I`` image is taken as 16-bit), float images (``F``) from
-[0, 1]. The EXIF orientation is applied (a photo the way up the camera recorded). An animated
-GIF or a multi-page TIFF gives its first frame.
+colour, ``[N, H, W, 3]``, and grey images are converted to RGB (the mode decides, not the
+pixels: an RGB file of greys is colour, and so is any WebP, which has no grey mode). Alpha is
+dropped, not composited onto a background: a transparent pixel keeps the colour stored under
+it. 16-bit images are scaled to 8 bits (``round(v * 255 / 65535)``, not clipped), a 32-bit
+integer TIFF by its bits per sample (another ``I`` image is taken as 16-bit), float images
+(``F``) from [0, 1]. The EXIF orientation is applied (a photo the way up the camera
+recorded). An animated GIF or a multi-page TIFF gives its first frame.
 
 Size. ``image_size=(H, W)`` resizes every image to it; by default the images' most common
 size is kept and the others are resized to it, with one note on stderr. Resizing is Pillow's
 bilinear filter, which widens with the scale when shrinking (so it antialiases; it is
-torchvision's ``Resize`` default), with ``reducing_gap=3`` (a box reduction first when
-shrinking more than 3 times: far faster, practically the same), rather than Lanczos, which
-rings (overshoots) at the hard edges of line art and is slower. A JPEG is decoded at the
-smallest DCT scale that is at least the size asked (``Image.draft``).
+torchvision's ``Resize`` default), with ``reducing_gap=3`` (first a box reduction by a whole
+factor when shrinking 6 times or more: far faster, practically the same), rather than
+Lanczos, which rings (overshoots) at the hard edges of line art and is slower. A JPEG is
+decoded at the smallest DCT scale that is at least the size asked (``Image.draft``).
 
 Cache. The decoded arrays are cached (:mod:`sdae.data.cache`) under a key that hashes every
 image's relative path, size and mtime (ns), ``classes.txt``, the size asked, Pillow's version
@@ -152,9 +153,8 @@ def _decode_all(folder: Path, listing: Listing, image_size, progress) -> FolderI
         need = n * h * w * (3 if colour else 1)
         if need > MAX_DECODED_BYTES:
             raise SdaeError(f"--data {folder}: {n} images of {h}x{w}{'x3' if colour else ''} "
-                            f"take {need / 2**30:.1f} GiB decoded, over the "
-                            f"{MAX_DECODED_BYTES // 2**30} GiB sdae reads; pass a smaller "
-                            "--image-size")  # fmt: skip
+                            f"take {_amount(need)} decoded, over the {_amount(MAX_DECODED_BYTES)} "
+                            "sdae reads; pass a smaller --image-size")  # fmt: skip
         shape = (h, w, 3) if colour else (h, w)
         arrays = {s: np.empty((len(listing.files[s]), *shape), np.uint8) for s in SPLITS}
         slots = (x for s in SPLITS for x in arrays[s])
@@ -165,6 +165,10 @@ def _decode_all(folder: Path, listing: Listing, image_size, progress) -> FolderI
     unlabelled = arrays["unlabelled"] if len(arrays["unlabelled"]) else None
     images = (arrays["train"], labels["train"], arrays["test"], labels["test"], unlabelled)
     return FolderImages(*images, listing.classes, _digest(images, listing.classes), resized)
+
+
+def _amount(n: int) -> str:
+    return f"{n / 2**30:.1f} GiB" if n >= 2**30 else f"{n} bytes"
 
 
 def _paths(folder: Path, listing: Listing) -> Iterator[str]:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import functools
 import struct
 import warnings
 import zlib
@@ -48,18 +49,25 @@ def _opened(path: str) -> Iterator[Image.Image]:
     """The image at ``path``, opened; whatever goes wrong while it is read is one
     :class:`SdaeError` line naming it."""
     try:
-        with Image.open(path, formats=FORMATS) as im:
+        with Image.open(path, formats=_formats()) as im:
             yield im
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         raise SdaeError(f"{path}: refused as a decompression bomb ({_detail(exc)}); shrink the "
                         "image or remove it") from None  # fmt: skip
     except UnidentifiedImageError:
-        raise SdaeError(f"{path}: not an image Pillow reads ({', '.join(FORMATS)}); "
-                        f"{FIX}") from None  # fmt: skip
+        raise SdaeError(f"{path}: not an image sdae reads (PNG, JPEG, BMP, GIF, TIFF or "
+                        f"WebP); {FIX}") from None  # fmt: skip
     except BROKEN as exc:
         if isinstance(exc, OSError) and exc.errno is not None:
             raise unreadable(path, exc) from None
         raise SdaeError(f"{path}: a broken or truncated image ({_detail(exc)}); {FIX}") from None
+
+
+@functools.cache
+def _formats() -> tuple[str, ...]:
+    """:data:`FORMATS` that this Pillow has (an unknown name is an error to ``Image.open``)."""
+    Image.init()
+    return tuple(f for f in FORMATS if f in Image.OPEN)
 
 
 def _detail(exc: Exception) -> str:
