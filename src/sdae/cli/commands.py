@@ -18,6 +18,7 @@ import numpy as np
 
 from sdae.config.flags import format_config
 from sdae.data.fashion_mnist import load_fashion_mnist
+from sdae.data.folders import parse_image_size
 from sdae.data.sources import load_dataset
 from sdae.devices import check_device
 from sdae.io.outputs import check_out_dir
@@ -34,16 +35,20 @@ from sdae.runs.semi import run_semi
 
 def cmd_data(args, config=None) -> int:
     check_seed(args.data_seed, "--data-seed")
+    size = None if args.image_size is None else parse_image_size(args.image_size)
     data = load_dataset(args.data, data_dir=args.data_dir, download=not args.no_download,
-                        data_seed=args.data_seed)  # fmt: skip
+                        data_seed=args.data_seed, image_size=size)  # fmt: skip
     if data.name == "fashion-mnist":
         print(f"Fashion-MNIST at {data.source} (all files verified by SHA-256)")
     else:
         print(f"{data.name} from {data.source}")
     for name, digest in data.sha256.items():
         print(f"sha256 {digest}  {name}")
-    print(f"train: {len(data.train_labels)} images   test: {len(data.test_labels)} images")
-    print(f"images: {'x'.join(map(str, data.image_shape))}, {data.n_classes} classes")
+    unlabelled = data.unlabelled_images
+    more = "" if unlabelled is None else f"   unlabelled: {len(unlabelled)} images"
+    print(f"train: {len(data.train_labels)} images   test: {len(data.test_labels)} images{more}")
+    kind = "colour" if len(data.image_shape) == 3 else "grey"
+    print(f"images: {'x'.join(map(str, data.image_shape))}, {data.n_classes} classes ({kind})")
     train = np.bincount(data.train_labels, minlength=data.n_classes)
     test = np.bincount(data.test_labels, minlength=data.n_classes)
     index, width = len(str(data.n_classes - 1)), max(14, *(len(n) for n in data.class_names))

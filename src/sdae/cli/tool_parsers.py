@@ -27,13 +27,16 @@ def common_flags(p: argparse.ArgumentParser, out_default: str | None = None) -> 
 
 def add_data(sub) -> None:
     p = sub.add_parser("data", help="find, verify and describe a data set (Fashion-MNIST, "
-                       "digits, your own IDX folder or .npz)",
+                       "digits, your own IDX folder, image folder or .npz)",
                        description="Find Fashion-MNIST (downloading it if needed) and verify every "
                        "file by SHA-256, or read another source (--data); print where it is, the "
                        "SHA-256 of the files read, the split sizes, the image size and the class "
                        "counts.")  # fmt: skip
     p.add_argument("--data", default="fashion-mnist", metavar="SOURCE",
                    help=f"the data set: {SOURCES_HELP} (default: %(default)s)")
+    p.add_argument("--image-size", metavar="HxW",
+                   help="an image folder's images resized to H x W pixels (such as 28x28, or 28 "
+                   "for a square; default: their most common size)")  # fmt: skip
     p.add_argument("--data-seed", type=int, default=0,
                    help="seed of the digits' stratified 80/20 split (default: 0)")
     common_flags(p)

@@ -7,13 +7,18 @@
 a folder           MNIST-format IDX files (``train-images-idx3-ubyte[.gz]``,
                    ``train-labels-idx1-ubyte``, ``t10k-...``) of any image size and any
                    number of classes, such as MNIST or KMNIST; names from ``classes.txt``
+an image folder    a folder holding ``train/``: torchvision's ImageFolder layout,
+                   ``train/<class>/*.png``, ``test/<class>/*.png`` (JPEG, BMP, GIF, TIFF,
+                   WebP too) and an optional ``unlabelled/``; grey or colour, any size
+                   (``image_size``); decoded once, then cached (:mod:`sdae.data.folders`)
 a ``.npz`` file    ``x_train``, ``y_train``, ``x_test``, ``y_test`` (Keras' ``mnist.npz``
                    layout), images ``[N, H, W]`` or ``[N, H, W, C]``, uint8 or float in [0, 1]
 ================  =====================================================================
 
 Every source gives a :class:`Dataset`: uint8 images (0 black, 255 white), int64 labels
 ``0 .. K-1``, the class names, and the SHA-256 of each file read (a user's files have no
-checksum to match, so the digests are recorded instead). A source that cannot be used is one
+checksum to match, so the digests are recorded instead; an image folder's is one digest of
+its decoded images and labels). A source that cannot be used is one
 :class:`SdaeError` line naming the file and what to do.
 """
 
@@ -39,14 +44,18 @@ MAX_USER_IDX_BYTES = 2**31
 NPZ_KEYS = ("x_train", "y_train", "x_test", "y_test")
 IDX_NAMES = {"train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
              "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")}  # fmt: skip
-SOURCES_HELP = ("fashion-mnist, digits, a folder of MNIST-format IDX files, or an .npz with "
-                "x_train, y_train, x_test, y_test")  # fmt: skip
+SOURCES_HELP = ("fashion-mnist, digits, a folder of MNIST-format IDX files, an image folder "
+                "(train/<class>/*.png, test/<class>/*.png), or an .npz with x_train, y_train, "
+                "x_test, y_test")  # fmt: skip
+#: the name of an image folder's one digest (:mod:`sdae.data.folders`)
+FOLDER_DIGEST = "decoded images and labels"
 
 
 @dataclass(frozen=True)
 class Dataset:
     """Both splits of a data set: images uint8 ``[N, H, W]`` (grey) or ``[N, H, W, C]``,
-    labels int64 ``[N]`` in ``0 .. len(class_names) - 1``."""
+    labels int64 ``[N]`` in ``0 .. len(class_names) - 1``; ``unlabelled_images`` (same
+    image shape, no labels) from an image folder's ``unlabelled/``, else None."""
 
     name: str
     train_images: np.ndarray
@@ -56,6 +65,7 @@ class Dataset:
     class_names: tuple[str, ...]
     source: str
     sha256: dict[str, str] = field(default_factory=dict)
+    unlabelled_images: np.ndarray | None = None
 
     @property
     def facts(self) -> SourceFacts:
@@ -107,19 +117,23 @@ FASHION_FACTS = SourceFacts("fashion-mnist", (28, 28), CLASS_NAMES, (6000,) * 10
 
 
 @functools.lru_cache(maxsize=8)
-def source_facts(source: str, data_seed: int = 0) -> SourceFacts:
+def source_facts(source: str, data_seed: int = 0,
+                 image_size: tuple[int, int] | None = None) -> SourceFacts:  # fmt: skip
     """The :class:`SourceFacts` of ``source`` (read once per process; Fashion-MNIST's are
-    known without reading it). A source that cannot be used raises :class:`SdaeError`."""
+    known without reading it); ``image_size`` (a tuple: this is cached) as for
+    :func:`load_dataset`. A source that cannot be used raises :class:`SdaeError`."""
     if source == "fashion-mnist":
         return FASHION_FACTS
-    return load_dataset(source, data_seed=data_seed).facts
+    return load_dataset(source, data_seed=data_seed, image_size=image_size).facts
 
 
 def load_dataset(source: str | Path = "fashion-mnist", *, data_dir=None, download: bool = True,
-                 data_seed: int = 0) -> Dataset:  # fmt: skip
+                 data_seed: int = 0, image_size: tuple[int, int] | None = None,
+                 progress: bool | None = None) -> Dataset:  # fmt: skip
     """The data set ``source`` names (see the module's table). ``data_dir`` and ``download``
     are Fashion-MNIST's (:func:`sdae.data.fashion_mnist.locate_data`); ``data_seed`` draws
-    the ``digits`` split."""
+    the ``digits`` split; ``image_size`` ``(H, W)`` and ``progress`` (a bar on stderr; None:
+    when it is a terminal) are an image folder's, which the other sources ignore."""
     text = str(source)
     if text == "fashion-mnist":
         data = load_fashion_mnist(data_dir, download=download)
@@ -136,6 +150,8 @@ def load_dataset(source: str | Path = "fashion-mnist", *, data_dir=None, downloa
     except OSError as exc:  # a symlink loop, no permission
         raise SdaeError(f"--data {path}: cannot read it ({exc.strerror or exc}); give "
                         f"{SOURCES_HELP}") from None  # fmt: skip
+    if is_dir and os.path.isdir(path / "train"):
+        return _image_folder(path, image_size, progress)
     if is_dir:
         return _idx_folder(path)
     if path.suffix.lower() == ".npz":
@@ -156,6 +172,15 @@ def _digits(seed: int) -> Dataset:
     return Dataset("digits", x_tr, y_tr, x_te, y_te, names, "sklearn.datasets.load_digits")
 
 
+def _image_folder(folder: Path, image_size, progress) -> Dataset:
+    from sdae.data.folders import read_image_folder  # Pillow loads for image folders only
+
+    f = read_image_folder(folder, image_size, progress=progress)
+    return Dataset(folder.name, f.train_images, f.train_labels, f.test_images, f.test_labels,
+                   f.class_names, str(folder), {FOLDER_DIGEST: f.sha256},
+                   f.unlabelled_images)  # fmt: skip
+
+
 def _idx_folder(folder: Path) -> Dataset:
     arrays, digests = {}, {}
     for names in IDX_NAMES.values():
@@ -165,7 +190,8 @@ def _idx_folder(folder: Path) -> Dataset:
                 raise SdaeError(f"--data {folder}: no {name} (or {name}.gz); a folder of "
                                 "MNIST-format files holds train-images-idx3-ubyte, "
                                 "train-labels-idx1-ubyte, t10k-images-idx3-ubyte and "
-                                "t10k-labels-idx1-ubyte")  # fmt: skip
+                                "t10k-labels-idx1-ubyte; a folder of images holds train/"
+                                "<class>/ and test/<class>/")  # fmt: skip
             arrays[name], digests[found[0].name] = _read_user_idx(found[0])
     images = {s: arrays[IDX_NAMES[s][0]] for s in IDX_NAMES}
     labels = {s: arrays[IDX_NAMES[s][1]] for s in IDX_NAMES}

@@ -1,0 +1,91 @@
+"""The on-disk cache of decoded image folders: one file per folder and image size asked, in
+``$SDAE_CACHE_DIR`` (else ``~/.cache/sdae/folders``).
+
+A cache file is a sequence of ``.npy`` arrays (:func:`numpy.save` one after another): the
+``key``, then :data:`NAMES` in that order; so it is written from and read into the arrays
+directly (``tofile`` / ``fromfile``), with no second copy of the images in memory as an
+``.npz`` (a zip, written and read in chunks) would make.
+
+A cache file is named after where the folder is (its resolved path and the size asked), so
+that a changed folder replaces its own entry instead of leaving stale ones; it is used only
+while the ``key`` stored in it equals the one computed from the folder's files now (see
+:func:`sdae.data.folders.read_image_folder`). Written atomically (a temporary file in the
+cache folder, then :func:`os.replace`) and read with ``allow_pickle=False``: an unreadable,
+corrupt or foreign cache file is ignored (and rewritten), an unwritable cache folder skips
+caching; neither is ever an error.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+ARRAYS = ("train_images", "train_labels", "test_images", "test_labels", "unlabelled_images")
+NAMES = (*ARRAYS, "class_names", "sha256", "resized")
+
+
+def cache_folder() -> Path:
+    """``$SDAE_CACHE_DIR`` if set, else ``~/.cache/sdae/folders`` (``$XDG_CACHE_HOME``
+    replaces ``~/.cache``)."""
+    explicit = os.environ.get("SDAE_CACHE_DIR")
+    if explicit:
+        return Path(explicit).expanduser()
+    root = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(root) / "sdae" / "folders"
+
+
+def cache_file(folder: Path, image_size: tuple[int, int] | None) -> Path:
+    """Where the decoded arrays of ``folder`` read at ``image_size`` are cached."""
+    where = f"{folder.resolve()}\0{image_size}".encode("utf-8", "surrogateescape")
+    return cache_folder() / f"{hashlib.sha256(where).hexdigest()[:32]}.npys"
+
+
+def load_cached(path: Path, key: str) -> dict | None:
+    """The arrays cached in ``path`` if it holds them for ``key``; None otherwise (missing,
+    unreadable, corrupt, inconsistent, or another key): never an error."""
+    try:
+        with open(path, "rb") as f:
+            if str(np.load(f, allow_pickle=False)) != key:
+                return None
+            found = {name: np.load(f, allow_pickle=False) for name in NAMES}
+            if f.read(1):
+                return None
+    except Exception:  # whatever is wrong with a cache file, the folder is read instead
+        return None
+    return found if _consistent(found) else None
+
+
+def _consistent(a: dict) -> bool:
+    images = [a["train_images"], a["test_images"], a["unlabelled_images"]]
+    labels = [a["train_labels"], a["test_labels"]]
+    names = a["class_names"]
+    return (all(x.dtype == np.uint8 and x.ndim in (3, 4) for x in images)
+            and all(y.dtype == np.int64 and y.ndim == 1 for y in labels)
+            and len({x.shape[1:] for x in images}) == 1
+            and all(len(x) == len(y) and len(x) > 0 for x, y in zip(images, labels))
+            and names.dtype.kind == "U" and names.ndim == 1 and len(names) >= 2
+            and all(y.min() >= 0 and y.max() < len(names) for y in labels)
+            and a["sha256"].dtype.kind == "U" and a["resized"].dtype.kind == "i")  # fmt: skip
+
+
+def save_cached(path: Path, key: str, arrays: dict) -> None:
+    """Write ``arrays`` (:data:`NAMES`) for ``key`` into ``path``, atomically; skipped
+    silently when the cache folder cannot be written (no permission, a full disk, a file in
+    the way)."""
+    tmp = None
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".npys")
+        with open(fd, "wb") as f:  # a plain file: np.save writes the arrays with tofile
+            for array in (np.array(key), *(arrays[name] for name in NAMES)):
+                np.save(f, array, allow_pickle=False)
+        os.replace(tmp, path)
+    except OSError:
+        if tmp is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
