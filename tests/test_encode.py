@@ -25,7 +25,7 @@ def test_codes_of_every_image_train_then_test(sae_run, tmp_path, capsys):
     out = tmp_path / "codes.npz"
     assert main(["encode", "--model", str(sae_run), "--out", str(out)]) == 0
     printed = capsys.readouterr().out
-    assert "codes of 1437 training and 360 test images of digits, 20 each" in printed
+    assert "codes of 1437 training, 360 test images of digits, 20 each" in printed
     z = np.load(out, allow_pickle=False)
     digits = load_dataset("digits")
     assert z["codes"].shape == (1797, 20) and z["codes"].dtype == np.float32

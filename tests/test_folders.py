@@ -349,3 +349,36 @@ def test_32_bit_tiffs_are_scaled_by_their_bits(tmp_path):
     save(tmp_path / "i" / "train" / "bird" / "0.tif", deep)
     d = load_dataset(tmp_path / "i")
     assert d.train_images[1, 0, :4].tolist() == [255, 128, 0, 1]  # bird/0.tif after 0.png
+
+
+def test_sae_on_an_image_folder_pretrains_on_the_unlabelled_images_then_encode(tmp_path):
+    """`sdae sae --data FOLDER --image-size`: the unlabelled images join pretraining's pool,
+    config.json records the size and the digest; `sdae encode` writes train, test and
+    unlabelled codes."""
+    import json
+
+    from sdae.cli import main
+
+    make_folder(tmp_path / "pets", n_train=6, n_test=3, size=(12, 10), unlabelled=7)
+    run, codes = tmp_path / "run", tmp_path / "codes.npz"
+    assert main(["sae", "--data", str(tmp_path / "pets"), "--image-size", "8x9", "--arch",
+                 "72-5", "--labels-per-class", "2", "--pretrain-iterations", "3",
+                 "--finetune-iterations", "3", "--out", str(run), "--quiet"]) == 0  # fmt: skip
+    config = json.loads((run / "config.json").read_text())
+    assert config["image_size"] == [8, 9] and config["sizes"] == [72, 5]
+    assert list(config["data_sha256"]) == ["decoded images and labels"]
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert metrics["n_train"] == 18 and metrics["n_test"] == 9
+    assert main(["encode", "--model", str(run), "--out", str(codes)]) == 0
+    with np.load(codes) as npz:
+        assert npz["codes"].shape == (18 + 9 + 7, 5)
+        assert list(np.unique(npz["split"])) == ["test", "train", "unlabelled"]
+        assert (npz["labels"][npz["split"] == "unlabelled"] == -1).all()
+
+
+def test_pretraining_reads_the_unlabelled_images(tmp_path):
+    from sdae.data.splits import load_splits
+
+    make_folder(tmp_path / "pets", n_train=4, n_test=2, unlabelled=5)
+    train, _ = load_splits("full", 0, "cpu", source=str(tmp_path / "pets"))
+    assert train.unlabelled.shape == (5, 120) and len(train.pool) == 12 + 5

@@ -18,7 +18,7 @@ import numpy as np
 
 from sdae.config.flags import format_config
 from sdae.data.fashion_mnist import load_fashion_mnist
-from sdae.data.folders import parse_image_size
+from sdae.data.sizes import parse_image_size
 from sdae.data.sources import load_dataset
 from sdae.devices import check_device
 from sdae.io.outputs import check_out_dir
@@ -145,10 +145,12 @@ def cmd_denoise(args, config=None) -> int:
 
 def cmd_encode(args, config=None) -> int:
     check_device(args.device)
+    size = None if args.image_size is None else parse_image_size(args.image_size)
     s = encode_source(args.model, args.out, args.data, data_dir=args.data_dir,
-                      device=args.device, overwrite=args.overwrite)  # fmt: skip
-    print(f"codes of {s['n_train']} training and {s['n_test']} test images of {s['source']}, "
-          f"{s['code_size']} each, in {Path(args.out).resolve()}")
+                      device=args.device, overwrite=args.overwrite, image_size=size)  # fmt: skip
+    extra = f" and {s['n_unlabelled']} unlabelled" if "n_unlabelled" in s else ""
+    print(f"codes of {s['n_train']} training, {s['n_test']} test{extra} images of "
+          f"{s['source']}, {s['code_size']} each, in {Path(args.out).resolve()}")
     return 0
 
 

@@ -80,7 +80,7 @@ def _add_dae(sub) -> None:
                    help=f"learning-rate schedule {default('schedule')}")
     p.add_argument("--fixed-noise", action="store_true",
                    help="corrupt the training set once instead of afresh at every iteration")
-    _data_and_protocol(p, "grey images: ")
+    _data_and_protocol(p, "")
     p.add_argument("--seed", type=int, default=d.seed, help="weights and noise seed (default: 0)")
     p.add_argument("--data-seed", type=int, default=d.data_seed,
                    help="seed of the stratified subsets (default: 0)")
@@ -109,6 +109,9 @@ def _data_and_protocol(p, data_note: str | None) -> None:
     if data_note is not None:
         p.add_argument("--data", metavar="SOURCE",
                        help=f"the data set, {data_note}{SOURCES_HELP} (default: fashion-mnist)")
+        p.add_argument("--image-size", metavar="HxW",
+                       help="the size an image folder's images are read at (default: their most "
+                       "common size; others are resized, with a note)")
     p.add_argument("--protocol", choices=list(PROTOCOLS),
                    help="paper: 600/60 images per class; full: every image (60000/10000 of "
                    "Fashion-MNIST); mini: 100/30 per class, for quick looks (default: paper "

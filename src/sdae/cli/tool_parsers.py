@@ -121,6 +121,8 @@ def add_encode(sub) -> None:
                    help="the --out folder of an `sdae dae` (mlp) or `sdae sae` run")
     p.add_argument("--data", metavar="SOURCE",
                    help=f"the data set: {SOURCES_HELP} (default: the one the run trained on)")
+    p.add_argument("--image-size", metavar="HxW",
+                   help="the size an image folder's images are read at (default: the run's)")
     p.add_argument("--out", required=True, metavar="FILE.npz", help="the .npz to write")
     p.add_argument("--overwrite", action="store_true", help="replace an existing --out")
     p.add_argument("--data-dir", help="folder with the Fashion-MNIST IDX files")

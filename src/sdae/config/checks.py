@@ -14,6 +14,7 @@ import numbers
 from collections.abc import Sequence
 
 from sdae.data.protocols import PROTOCOLS
+from sdae.data.sizes import SIZE_HELP, parse_image_size
 from sdae.data.sources import FASHION_FACTS, SourceFacts, source_facts
 from sdae.devices import check_device
 from sdae.errors import SdaeError, SettingError
@@ -102,6 +103,7 @@ def check_run(config) -> None:
     check_seed(config.seed, "--seed")
     check_seed(config.data_seed, "--data-seed")
     check_device(config.device)
+    check_image_size(getattr(config, "image_size", None))
     pool_per_class(config.protocol, facts_of(config))
 
 
@@ -121,8 +123,19 @@ def check_labels(config) -> None:
 
 
 def facts_of(config) -> SourceFacts:
-    """The facts of the data ``config`` reads (its ``data``; Fashion-MNIST without one)."""
-    return source_facts(getattr(config, "data", "fashion-mnist"), config.data_seed)
+    """The facts of the data ``config`` reads (its ``data`` at its ``image_size``;
+    Fashion-MNIST without one)."""
+    size = getattr(config, "image_size", None)
+    return source_facts(getattr(config, "data", "fashion-mnist"), config.data_seed,
+                        None if size is None else tuple(size))  # fmt: skip
+
+
+def check_image_size(size) -> None:
+    """``image_size``: None, or ``(H, W)`` with sides 1 to :data:`MAX_SIDE`."""
+    if size is not None and (not isinstance(size, tuple) or len(size) != 2):
+        raise SettingError("image_size", f"{{name}} {size!r}: {SIZE_HELP}")
+    if size is not None:
+        parse_image_size("x".join(map(str, size)))
 
 
 #: the smallest side a conv network takes: two 2x2 poolings leave 2x2

@@ -116,6 +116,7 @@ class SaeConfig:
     finetune_recipe: str = "paper"
     finetune: Finetuning = FINETUNE_RECIPES["paper"]
     data: str = "fashion-mnist"
+    image_size: tuple[int, ...] | None = None  # an image folder's (H, W); None: the usual
     protocol: str = "paper"
     seed: int = 0
     data_seed: int = 0
@@ -227,6 +228,7 @@ class BaselineConfig:
     labels_per_class: int | None = 5
     labels_seed: int = 0
     data: str = "fashion-mnist"
+    image_size: tuple[int, ...] | None = None  # an image folder's (H, W); None: the usual
     protocol: str = "paper"
     seed: int = 0
     data_seed: int = 0
@@ -289,6 +291,7 @@ class SemiConfig:
     graph_components: int = 50
     graph_pretrain_iterations: int = 1000
     data: str = "fashion-mnist"
+    image_size: tuple[int, ...] | None = None  # an image folder's (H, W); None: the usual
     protocol: str = "paper"
     seed: int = 0
     data_seed: int = 0

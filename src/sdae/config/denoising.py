@@ -52,6 +52,7 @@ class DaeConfig:
     train: AutoencoderTraining = AutoencoderTraining(noise_level=0.3)
     test_noise: float = 0.3  # = train.noise_level; sdae dae defaults it to --train-noise
     data: str = "fashion-mnist"
+    image_size: tuple[int, ...] | None = None  # an image folder's (H, W); None: the usual
     protocol: str = "paper"
     seed: int = 0
     data_seed: int = 0

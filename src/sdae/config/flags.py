@@ -29,6 +29,7 @@ from sdae.config.classification import (
 from sdae.config.denoising import CONV_TRAINING, DaeConfig, RobustConfig
 from sdae.config.training import FINETUNE_RECIPES
 from sdae.config.tree import apply, from_json, has_path, to_jsonable
+from sdae.data.sizes import parse_image_size
 from sdae.data.sources import BUILTIN, FASHION_FACTS, source_facts
 from sdae.errors import SdaeError, SettingError
 
@@ -62,14 +63,15 @@ _FINETUNE = {
 
 FLAGS: dict[str, dict[str, str]] = {
     "dae": {
-        "data": "data", "model": "model", "hidden": "hidden", "tied": "tied", "width": "width",
+        "data": "data", "image_size": "image_size", "model": "model", "hidden": "hidden",
+        "tied": "tied", "width": "width",
         "test_noise": "test_noise", "schedule": "train.schedule",
         "train_noise": "train.noise_level", "noise": "train.noise",
         "optimizer": "train.optimizer", "lr": "train.lr", "iterations": "train.iterations",
         "batch_size": "train.batch_size", "fixed_noise": "train.fixed_noise", **_RUN,
     },
     "sae": {
-        "data": "data", "arch": "sizes", "tied": "tied", **_LABELS,
+        "data": "data", "image_size": "image_size", "arch": "sizes", "tied": "tied", **_LABELS,
         "finetune_recipe": "finetune_recipe",
         **{flag: f"finetune.{f}" for flag, f in _FINETUNE.items()},
         "pretrain_lr": "pretrain[].lr", "pretrain_iterations": "pretrain[].iterations",
@@ -84,10 +86,12 @@ FLAGS: dict[str, dict[str, str]] = {
                           "batch_size", "unlabelled_ratio", "threshold", "ema",
                           "strong_noise", "graph_per_class", "graph_features",
                           "graph_neighbors", "graph_alpha", "graph_components",
-                          "graph_pretrain_iterations", "flip", "data")}, **_RUN,
+                          "graph_pretrain_iterations", "flip", "data", "image_size")},
+        **_RUN,
     },
     "baseline": {
-        "data": "data", "model": "model", **_LABELS, "k": "settings.k", "c": "settings.c",
+        "data": "data", "image_size": "image_size", "model": "model", **_LABELS,
+        "k": "settings.k", "c": "settings.c",
         "cnn_lr": "settings.lr", "epochs": "settings.epochs", "batch_size": "settings.batch_size",
         "cnn_arch": "settings.arch", "cnn_schedule": "settings.schedule",
         "cnn_augment": "settings.augment", "label_smoothing": "settings.label_smoothing",
@@ -99,7 +103,7 @@ FLAGS: dict[str, dict[str, str]] = {
 
 # flags whose text needs parsing into the tree's type
 _PARSE = {"arch": parse_arch, "labels_per_class": parse_labels, "augment": parse_augment,
-          "cnn_augment": parse_augment}  # fmt: skip
+          "cnn_augment": parse_augment, "image_size": parse_image_size}  # fmt: skip
 
 
 def _base(command: str, given: dict[str, object]):
@@ -110,20 +114,20 @@ def _base(command: str, given: dict[str, object]):
     # what the label budget is checked on: the paper's subsets of Fashion-MNIST, else all of it
     run = {"protocol": given.get("protocol", "paper" if data == "fashion-mnist" else "full"),
            "data_seed": given.get("data_seed", 0)}  # fmt: skip
+    size = given.get("image_size")
+    fashion = data == "fashion-mnist"
+    facts = FASHION_FACTS if fashion else source_facts(data, run["data_seed"], size)
     if command == "semi":  # a mirrored digit is another digit, or none
         graph = SemiConfig.graph_per_class
         if isinstance(labels, int):  # no more graph labels than a small pool leaves unlabelled
-            free = pool_per_class(run["protocol"], source_facts(data, run["data_seed"])) - labels
+            free = pool_per_class(run["protocol"], facts) - labels
             graph = max(0, min(graph, free))
-        return SemiConfig(flip=data != "digits", data=data, labels_per_class=labels,
-                          graph_per_class=graph, **run)  # fmt: skip
+        return SemiConfig(flip=data != "digits", data=data, image_size=size,
+                          labels_per_class=labels, graph_per_class=graph, **run)  # fmt: skip
+    run.update(data=data, image_size=size)
     if command == "dae":
-        run["data"] = data
         conv = given.get("model") == "conv"
         return DaeConfig(model="conv", train=CONV_TRAINING, **run) if conv else DaeConfig(**run)
-    if command in ("sae", "baseline"):
-        run["data"] = data
-    facts = source_facts(data, run["data_seed"]) if "data" in run else FASHION_FACTS
     sizes = given.get("arch", (facts.n_features, 100))
     recipe = resolve_recipe(given.get("finetune_recipe") or "auto", labels)
     if command == "sae":
@@ -158,7 +162,7 @@ def from_flags(command: str, flags: dict[str, object]):
         given["test_noise"] = given.get("train_noise", base.train.noise_level)
     consumed = () if command in ("dae", "semi") else ("arch", "labels_per_class",
                                                       "finetune_recipe", "model", "protocol",
-                                                      "data", "data_seed")
+                                                      "data", "data_seed", "image_size")
     changes = {table[k]: v for k, v in given.items() if k not in consumed}
     changes = {p: v for p, v in changes.items() if has_path(base, p)}
     return apply(base, changes, names)

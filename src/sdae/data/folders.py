@@ -44,7 +44,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import re
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -57,12 +56,11 @@ from tqdm.auto import tqdm
 from sdae.data.cache import cache_file, load_cached, save_cached
 from sdae.data.listing import SPLITS, Listing, list_folder
 from sdae.data.pictures import decode_into, pillow_warnings, survey
+from sdae.data.sizes import MAX_SIDE, parse_image_size
 from sdae.errors import SdaeError
 
-MAX_SIDE = 4096  # of --image-size, and of the images' common size when none is asked
 MAX_DECODED_BYTES = 8 * 2**30  # all decoded images together
 CACHE_VERSION = 1
-SIZE_HELP = f"give HxW (such as 28x28) or one side (28), each side from 1 to {MAX_SIDE}"
 
 
 @dataclass(frozen=True)
@@ -80,18 +78,6 @@ class FolderImages:
     class_names: tuple[str, ...]
     sha256: str
     resized: int = 0
-
-
-def parse_image_size(text: str) -> tuple[int, int]:
-    """``"28x20"`` -> ``(28, 20)`` (height, width); ``"28"`` -> ``(28, 28)``. Anything else,
-    a side of 0 or one above :data:`MAX_SIDE` is one :class:`SdaeError` line."""
-    found = re.fullmatch(r"\s*([0-9]{1,9})\s*(?:[xX×]\s*([0-9]{1,9})\s*)?", str(text))
-    if not found:
-        raise SdaeError(f"--image-size {text}: not a size; {SIZE_HELP}")
-    h, w = int(found[1]), int(found[2] or found[1])
-    if not (1 <= h <= MAX_SIDE and 1 <= w <= MAX_SIDE):
-        raise SdaeError(f"--image-size {text}: {h}x{w} is out of range; {SIZE_HELP}")
-    return h, w
 
 
 def read_image_folder(folder: str | Path, image_size: tuple[int, int] | None = None, *,

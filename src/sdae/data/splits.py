@@ -84,30 +84,34 @@ def protocol_splits(data: FashionMNIST | Dataset, protocol: str,
 
 
 def load_splits(protocol: str, data_seed: int, device: str, data_dir=None, download=True,
-                source: str = "fashion-mnist") -> tuple[Split, Split]:
-    """The protocol's training and test sets of ``source`` on ``device`` (``data_seed``
-    draws the subsets, and the digits' split)."""
+                source: str = "fashion-mnist", image_size=None) -> tuple[Split, Split]:
+    """The protocol's training and test sets of ``source`` (an image folder's at
+    ``image_size``) on ``device`` (``data_seed`` draws the subsets, and the digits' split)."""
     if source == "fashion-mnist":
         data = load_fashion_mnist(data_dir, download=download)
     else:
-        data = cached_dataset(source, data_seed)
+        data = cached_dataset(source, data_seed, image_size)
     train, test = protocol_splits(data, protocol, data_seed)
     return train.to(device), test.to(device)
 
 
-@functools.lru_cache(maxsize=2)
-def cached_dataset(source: str, data_seed: int = 0) -> Dataset:
+def cached_dataset(source: str, data_seed: int = 0, image_size=None) -> Dataset:
     """:func:`~sdae.data.sources.load_dataset` once per process for each source: a reproduce
     run reads its data for every experiment."""
-    return load_dataset(source, data_seed=data_seed)
+    return _cached(source, data_seed, None if image_size is None else tuple(image_size))
 
 
-def source_digests(source: str, data_seed: int = 0) -> dict[str, str]:
+@functools.lru_cache(maxsize=2)
+def _cached(source: str, data_seed: int, image_size: tuple[int, ...] | None) -> Dataset:
+    return load_dataset(source, data_seed=data_seed, image_size=image_size)
+
+
+def source_digests(source: str, data_seed: int = 0, image_size=None) -> dict[str, str]:
     """The SHA-256 of what ``source`` is read from, by file name: Fashion-MNIST's verified
     files, or the digests a user's source recorded when it was read."""
     if source == "fashion-mnist":
         return {name: digest for name, (digest, _) in FILES.items()}
-    return dict(cached_dataset(source, data_seed).sha256)
+    return dict(cached_dataset(source, data_seed, image_size).sha256)
 
 
 def labelled_indices(pool: Split, labels_per_class: int | None, labels_seed: int) -> np.ndarray:

@@ -82,7 +82,8 @@ def experiment_config(exp: Experiment, preset: Preset, device: str = "cpu"):
 def _splits(config, data_dir):
 
     return load_splits(config.protocol, config.data_seed, config.device, data_dir,
-                       source=getattr(config, "data", "fashion-mnist"))
+                       source=getattr(config, "data", "fashion-mnist"),
+                       image_size=getattr(config, "image_size", None))  # fmt: skip
 
 
 def _run_dae(exp: Experiment, config, out: Path, data_dir, progress) -> dict:

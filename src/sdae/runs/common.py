@@ -72,12 +72,12 @@ def run_staged(config, out: str | Path, write: Callable[..., dict[str, Any]], *,
     folder swapped into place when it returns (:func:`sdae.io.outputs.staged_dir`). Returns
     what ``write`` returns: the metrics."""
     check_out_dir(out, overwrite)
-    source = getattr(config, "data", "fashion-mnist")
+    source, size = getattr(config, "data", "fashion-mnist"), getattr(config, "image_size", None)
     train, test = load_splits(config.protocol, config.data_seed, config.device, data_dir, download,
-                              source=source)  # fmt: skip
+                              source=source, image_size=size)  # fmt: skip
     if labelled:
         labelled_indices(train, config.labels_per_class, config.labels_seed)
-    digests = source_digests(source, config.data_seed)
+    digests = source_digests(source, config.data_seed, size)
     if progress and source not in BUILTIN:  # a user's files have no checksum to match: show it
         for name, digest in digests.items():
             print(f"data: sha256 {digest}  {name}", file=sys.stderr)

@@ -58,10 +58,13 @@ def encode_images(model: torch.nn.Module, images: np.ndarray) -> np.ndarray:
 
 
 def encode_source(run_dir: str | Path, out: str | Path, data: str | None = None, *,
-                  data_dir=None, device: str = "cpu", overwrite: bool = False) -> dict:
+                  data_dir=None, device: str = "cpu", overwrite: bool = False,
+                  image_size=None) -> dict:  # fmt: skip
     """Write the codes of ``run_dir``'s model for every image of ``data`` (default: the
-    data the run was trained on) into ``out`` (an ``.npz``). Returns a summary: the source,
-    the number of images per split and the code size."""
+    data the run was trained on, at its ``image_size``) into ``out`` (an ``.npz``): training
+    images, then test images, then an image folder's unlabelled ones (split
+    ``unlabelled``, label -1). Returns a summary: the source, the number of images per split
+    and the code size."""
     out = Path(out)
     if out.suffix != ".npz":
         raise SdaeError(f"--out {out}: give a file name ending in .npz")
@@ -70,17 +73,25 @@ def encode_source(run_dir: str | Path, out: str | Path, data: str | None = None,
     check_writable_parent(out, "--out")
     model, config = load_encoder(run_dir, device)
     source = data or config.get("data") or "fashion-mnist"
-    dataset = load_dataset(source, data_dir=data_dir, data_seed=int(config.get("data_seed", 0)))
+    if image_size is None and source == config.get("data") and config.get("image_size"):
+        image_size = tuple(config["image_size"])
+    dataset = load_dataset(source, data_dir=data_dir, data_seed=int(config.get("data_seed", 0)),
+                           image_size=image_size)  # fmt: skip
     n_in = model.stack.sizes[0] if isinstance(model, StackedClassifier) else model.n_in
     if dataset.n_features != n_in:
         raise SdaeError(f"--model {run_dir} reads {n_in} values an image, and the images of "
                         f"{dataset.name} have {dataset.n_features}; give the --data it was "
                         "trained on")  # fmt: skip
-    codes = [encode_images(model, dataset.train_images), encode_images(model, dataset.test_images)]
+    parts = {"train": (dataset.train_images, dataset.train_labels),
+             "test": (dataset.test_images, dataset.test_labels)}  # fmt: skip
+    extra = dataset.unlabelled_images
+    if extra is not None and len(extra):
+        parts["unlabelled"] = (extra, np.full(len(extra), -1))
+    codes = [encode_images(model, images) for images, _ in parts.values()]
     arrays = {
         "codes": np.concatenate(codes).astype(np.float32),
-        "labels": np.concatenate([dataset.train_labels, dataset.test_labels]).astype(np.int64),
-        "split": np.array(["train"] * len(codes[0]) + ["test"] * len(codes[1])),
+        "labels": np.concatenate([labels for _, labels in parts.values()]).astype(np.int64),
+        "split": np.array([name for name, c in zip(parts, codes) for _ in range(len(c))]),
     }
 
     def write(tmp: Path) -> None:
@@ -88,5 +99,5 @@ def encode_source(run_dir: str | Path, out: str | Path, data: str | None = None,
             np.savez(f, **arrays)
 
     atomic_write(out, write)
-    return {"source": source, "n_train": len(codes[0]), "n_test": len(codes[1]),
-            "code_size": int(arrays["codes"].shape[1])}  # fmt: skip
+    counts = {f"n_{name}": len(c) for name, c in zip(parts, codes)}
+    return {"source": source, **counts, "code_size": int(arrays["codes"].shape[1])}
