@@ -87,3 +87,24 @@ def test_build_ladder_with_no_results_gives_empty_cells():
     assert all(c["n"] == 0 for r in tables["ladder"].rows for c in r.cells.values())
     assert [r.method for r in tables["paired"].rows] == [m for m in METHODS if m != "paper"]
     assert select([], kind="semi") == []
+
+
+def test_the_ladder_runs_on_another_source_without_the_papers_numbers(tmp_path):
+    """`--preset ladder-smoke --data digits`: every experiment on digits' full protocol, the
+    networks 64-100, a report without Fashion-MNIST's numbers; the paper presets refuse."""
+    from sdae.errors import SdaeError
+
+    doc = reproduce("ladder-smoke", 1, tmp_path / "digits", quiet=True, data="digits")
+    assert doc["preset"]["data"] == "digits" and doc["preset"]["protocol"] == "full"
+    assert doc["args"]["data"] == "digits"
+    configs = [e["config"] for e in doc["experiments"].values()]
+    assert all(c["data"] == "digits" and c["protocol"] == "full" for c in configs)
+    assert {tuple(c["sizes"]) for c in configs if "sizes" in c} == {(64, 100)}
+    semi = [c for c in configs if "flip" in c]
+    assert semi and not any(c["flip"] for c in semi)  # no mirrored digits
+    report = (tmp_path / "digits" / "report.md").read_text()
+    assert "the paper (Tables VIII" not in report and "goal (issue 11)" not in report
+    assert any("On digits" in line for line in doc["summary"])
+    with pytest.raises(SdaeError, match="reproduces the paper on Fashion-MNIST"):
+        reproduce("smoke", 1, tmp_path / "refused", quiet=True, data="digits")
+    assert not (tmp_path / "refused").exists()

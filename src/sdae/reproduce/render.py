@@ -17,7 +17,7 @@ from typing import Any
 
 from sdae.io.outputs import atomic_write_text, copy_file, read_json, to_jsonable, write_json
 from sdae.reproduce.headline import Headline, ladder_headline, paper_headline
-from sdae.reproduce.ladder import build_ladder, ladder_summary
+from sdae.reproduce.ladder import build_ladder, ladder_summary, on_fashion
 from sdae.reproduce.plan import FRESH, ExperimentResult, select
 from sdae.reproduce.rows import Table
 from sdae.reproduce.tables import MLP_DAE, build_tables, summarize
@@ -245,7 +245,8 @@ def write_report(out: Path, *, preset: Any, args: dict, results: list[Experiment
     preset = to_jsonable(preset)
     if ladder:
         tables, layout = build_ladder(results, preset), LADDER_LAYOUT
-        summary, headline = ladder_summary(tables, preset), ladder_headline(tables)
+        summary = ladder_summary(tables, preset)
+        headline = ladder_headline(tables, on_fashion(preset))
     else:
         tables, layout = build_tables(results), PAPER_LAYOUT
         summary, headline = summarize(tables, preset), paper_headline(tables)
