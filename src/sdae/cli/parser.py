@@ -62,8 +62,9 @@ def _add_dae(sub) -> None:
                    help="noise level of the test images (default: --train-noise)")
     p.add_argument("--noise", choices=list(NOISES), default=d.noise,
                    help="kind of noise; salt-and-pepper is the paper's pseudo-code read with one "
-                   "draw per pixel, salt-and-pepper-fresh with a fresh draw per test "
-                   "(default: %(default)s)")
+                   "draw per pixel (P(0) = P(1) = level), salt-and-pepper-fresh with a fresh draw "
+                   "per test; impulse's level is the density d, the share of pixels replaced "
+                   "(P(0) = P(1) = d/2, so impulse 2p is salt-and-pepper p) (default: %(default)s)")
     p.add_argument("--hidden", type=int, default=d.hidden,
                    help="hidden units of the mlp (default: 256)")
     p.add_argument("--tied", action="store_true", help="tie the mlp's decoder weights to W^T")

@@ -30,6 +30,7 @@ SCHEDULES = ("constant", "cosine", "onecycle")
 NOISE_LEVELS: dict[str, tuple[float, float]] = {
     "salt-and-pepper": (0.0, 0.5),
     "salt-and-pepper-fresh": (0.0, 0.5),
+    "impulse": (0.0, 1.0),
     "masking": (0.0, 1.0),
     "gaussian": (0.0, 1.0),
 }
