@@ -104,6 +104,9 @@ def cmd_dae(args, config) -> int:
           f"mean image {m['psnr_mean_image']:.2f}")
     print(f"SSIM     noisy {m['ssim_noisy']:.3f}  median {m['ssim_median']:.3f}  adaptive "
           f"median {m['ssim_adaptive_median']:.3f}  denoised {m['ssim_denoised']:.3f}")
+    for level, p in m.get("psnr_by_level", {}).items():
+        print(f"  at noise {level:<6} PSNR dB  median {p['psnr_median']:.2f}  adaptive median "
+              f"{p['psnr_adaptive_median']:.2f}  denoised {p['psnr_denoised']:.2f}")
     print(f"results in {Path(args.out).resolve()}")
     return 0
 

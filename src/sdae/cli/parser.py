@@ -56,10 +56,13 @@ def _add_dae(sub) -> None:
     p.add_argument("--model", choices=DAE_MODELS, default=d.model,
                    help="mlp: the paper's 784-256-784 network; conv: a small U-Net that copies "
                    "the pixels impulse noise cannot have touched (default: %(default)s)")
-    p.add_argument("--train-noise", type=float, default=d.train_noise,
-                   help="noise level while training (default: %(default)s)")
+    p.add_argument("--train-noise", default=d.train_noise, metavar="LEVEL[:HIGH]",
+                   help="noise level while training, or a range LOW:HIGH such as 0.02:0.7: each "
+                   "training image's level is then drawn uniformly in it every time it is "
+                   "corrupted, for noise of unknown strength (default: %(default)s)")
     p.add_argument("--test-noise", type=float,
-                   help="noise level of the test images (default: --train-noise)")
+                   help="noise level of the test images (default: --train-noise, or the middle "
+                   "of its range)")
     p.add_argument("--noise", choices=list(NOISES), default=d.noise,
                    help="kind of noise; salt-and-pepper is the paper's pseudo-code read with one "
                    "draw per pixel (P(0) = P(1) = level), salt-and-pepper-fresh with a fresh draw "

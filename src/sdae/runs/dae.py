@@ -19,7 +19,13 @@ import torch
 from sdae.config.checks import facts_of
 from sdae.config.denoising import DaeConfig
 from sdae.data.splits import Split
-from sdae.evaluation import denoising_scores, mean_image
+from sdae.evaluation import (
+    adaptive_median_filter,
+    denoising_scores,
+    mean_image,
+    median_filter,
+    psnr,
+)
 from sdae.io import figures
 from sdae.io.checkpoints import save_model
 from sdae.io.outputs import RESULT_FILE, write_json
@@ -52,7 +58,7 @@ def train_dae(config: DaeConfig, train: Split, *, progress: bool = False):
     start = time.perf_counter()
     history = train_autoencoder(
         model, train.pool, config.train, Streams(config.seed, "train-", config.device),
-        desc=f"{'conv ' if config.model == 'conv' else ''}DAE noise {config.train_noise}",
+        desc=f"{'conv ' if config.model == 'conv' else ''}DAE noise {config.train.noise_text}",
         progress=progress,
     )  # fmt: skip
     return model.eval(), history, time.perf_counter() - start
@@ -70,6 +76,39 @@ def evaluate_dae(model: Autoencoder, config: DaeConfig, train: Split, test: Spli
     scores = denoising_scores(test.x, noisy, denoised, mean_image(train.x),
                               facts_of(config).image_shape)
     return {"test_cost": test_cost, **scores}, noisy, denoised
+
+
+#: the test values :func:`psnr_by_level` scores at each level (600 Fashion-MNIST images fit)
+BY_LEVEL_VALUES = 2**19
+#: levels :func:`psnr_by_level` scores, evenly spread over the training range
+BY_LEVEL_COUNT = 5
+
+
+def range_levels(low: float, high: float, count: int = BY_LEVEL_COUNT) -> list[float]:
+    """``count`` levels evenly spread from ``low`` to ``high``, rounded to 4 decimals."""
+    return [round(low + (high - low) * i / (count - 1), 4) for i in range(count)]
+
+
+def psnr_by_level(model, config: DaeConfig, test: Split,
+                  shape: tuple[int, ...]) -> dict[str, dict[str, float]]:  # fmt: skip
+    """PSNR of the denoised, 3x3-median and adaptive-median images at levels spread over the
+    training range (:func:`range_levels`), each on the same test images (at most
+    :data:`BY_LEVEL_VALUES` values of them, evenly spaced through ``test``) corrupted from the
+    stream ``test-noise``: ``{level: {psnr_denoised, psnr_median, psnr_adaptive_median}}``."""
+    n = max(1, min(len(test), BY_LEVEL_VALUES // max(1, test.x.shape[1])))
+    clean = test.x[torch.linspace(0, len(test) - 1, n).round().long().unique()]
+    out = {}
+    for level in range_levels(*config.train.noise_range):
+        gen = Streams(config.seed, device=config.device).generator("test-noise")
+        noisy = corrupt(clean, config.noise, level, gen)
+        _, denoised = denoise(model, noisy)
+        out[str(level)] = {
+            "psnr_denoised": psnr(clean, denoised, shape),
+            "psnr_median": psnr(clean, median_filter(noisy, shape=shape), shape),
+            "psnr_adaptive_median": psnr(clean, adaptive_median_filter(noisy, shape=shape),
+                                         shape),
+        }  # fmt: skip
+    return out
 
 
 def denoise(model, noisy: torch.Tensor, clean: torch.Tensor | None = None, batch: int = 1000):
@@ -124,11 +163,13 @@ def write_dae(config: DaeConfig, out: Path, train: Split, test: Split, *,
     write_json(out / "config.json", config)
     model, history, seconds = train_dae(config, train, progress=progress)
     scores, noisy, denoised = evaluate_dae(model, config, train, test, config.test_noise)
+    by_level = {} if config.train.noise_range is None else {
+        "psnr_by_level": psnr_by_level(model, config, test, facts_of(config).image_shape)}
     metrics = {
         "final_cost": history[-1], **scores, "train_seconds": seconds,
-        "n_train": len(train), "n_test": len(test), "cost_history": history,
+        "n_train": len(train), "n_test": len(test), **by_level, "cost_history": history,
     }  # fmt: skip
-    title = f"train noise {config.train_noise}"
+    title = f"train noise {config.train.noise_text}"
     figures.cost_curve(out / "cost.png", {"cost": history}, f"DAE training cost, {title}")
     reconstruction_figure(out / "reconstructions.png", test, noisy, denoised,
                           f"{title}, test noise {config.test_noise} ({config.noise})",
