@@ -99,6 +99,9 @@ def cmd_dae(args, config) -> int:
     with _parallel(args, config) as (config, out):
         m = run_dae(config, out, **_run_options(args))
     print(f"final cost {m['final_cost']:.2f}  trained in {m['train_seconds']:.1f} s")
+    if "test_crops" in m:
+        print(f"scored on one {config.patch_size}x{config.patch_size} crop of each of "
+              f"{m['test_crops']} test images")
     print(f"PSNR dB  noisy {m['psnr_noisy']:.2f}  median {m['psnr_median']:.2f}  adaptive "
           f"median {m['psnr_adaptive_median']:.2f}  denoised {m['psnr_denoised']:.2f}  "
           f"mean image {m['psnr_mean_image']:.2f}")

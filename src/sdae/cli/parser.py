@@ -24,7 +24,13 @@ from sdae.config.classification import (
     SaeConfig,
     SemiConfig,
 )
-from sdae.config.denoising import CONV_TRAINING, DAE_MODELS, DaeConfig
+from sdae.config.denoising import (
+    CONV_TRAINING,
+    DAE_MODELS,
+    DEFAULT_PATCH,
+    EVAL_CROP_VALUES,
+    DaeConfig,
+)
 from sdae.config.flags import FLAGS, from_flags
 from sdae.config.training import FINETUNE_RECIPES
 from sdae.data.protocols import PROTOCOLS
@@ -84,6 +90,12 @@ def _add_dae(sub) -> None:
                    help=f"learning-rate schedule {default('schedule')}")
     p.add_argument("--fixed-noise", action="store_true",
                    help="corrupt the training set once instead of afresh at every iteration")
+    p.add_argument("--patch-size", type=int, metavar="P",
+                   help=f"conv: train on random PxP crops of the training images, new ones at "
+                   f"every step, and score on one seeded crop of each of up to "
+                   f"{EVAL_CROP_VALUES // DEFAULT_PATCH**2} test images (at P = "
+                   f"{DEFAULT_PATCH}; more when smaller); 0: whole images (default: "
+                   f"{DEFAULT_PATCH} for conv on images larger than that, else 0)")
     _data_and_protocol(p, "")
     p.add_argument("--seed", type=int, default=d.seed, help="weights and noise seed (default: 0)")
     p.add_argument("--data-seed", type=int, default=d.data_seed,

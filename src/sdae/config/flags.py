@@ -32,7 +32,7 @@ from sdae.config.classification import (
     paper_pretraining,
     resolve_recipe,
 )
-from sdae.config.denoising import CONV_TRAINING, DaeConfig, RobustConfig
+from sdae.config.denoising import CONV_TRAINING, DaeConfig, RobustConfig, default_patch
 from sdae.config.training import FINETUNE_RECIPES
 from sdae.config.tree import apply, from_json, has_path, to_jsonable
 from sdae.data.sizes import parse_image_size
@@ -74,7 +74,8 @@ FLAGS: dict[str, dict[str, str]] = {
         "test_noise": "test_noise", "schedule": "train.schedule",
         "train_noise": "train.noise_level", "noise": "train.noise",
         "optimizer": "train.optimizer", "lr": "train.lr", "iterations": "train.iterations",
-        "batch_size": "train.batch_size", "fixed_noise": "train.fixed_noise", **_RUN,
+        "batch_size": "train.batch_size", "fixed_noise": "train.fixed_noise",
+        "patch_size": "patch_size", **_RUN,
     },
     "sae": {
         "data": "data", "image_size": "image_size", "arch": "sizes", "tied": "tied", **_LABELS,
@@ -139,8 +140,10 @@ def _base(command: str, given: dict[str, object]):
                           labels_per_class=labels, graph_per_class=graph, **run)  # fmt: skip
     run.update(data=data, image_size=size)
     if command == "dae":
-        conv = given.get("model") == "conv"
-        return DaeConfig(model="conv", train=CONV_TRAINING, **run) if conv else DaeConfig(**run)
+        if given.get("model") != "conv":
+            return DaeConfig(**run)
+        return DaeConfig(model="conv", train=CONV_TRAINING, **run,
+                         patch_size=default_patch("conv", facts))  # fmt: skip
     sizes = given.get("arch", (facts.n_features, 100))
     recipe = resolve_recipe(given.get("finetune_recipe") or "auto", labels)
     if command == "sae":
