@@ -60,10 +60,10 @@ def cmd_data(args, config=None) -> int:
 
 def _preflight(args, config) -> None:
     """Refuse an unusable ``--out`` and find (and verify) the data before anything is
-    printed (Fashion-MNIST is cached, so the run does not read it twice; another source was
-    read when the config was checked against it)."""
+    printed (Fashion-MNIST is cached, so the run does not read it twice; denoise-mix is built
+    from it later; another source was read when the config was checked against it)."""
     check_out_dir(args.out, args.overwrite)
-    if getattr(config, "data", "fashion-mnist") == "fashion-mnist":
+    if getattr(config, "data", "fashion-mnist") in ("fashion-mnist", "denoise-mix"):
         load_fashion_mnist(args.data_dir, download=not args.no_download)
 
 

@@ -66,10 +66,8 @@ def dead_leaves(n: int, size: int = 64, *, seed: int = 0, rmin: float = 2.0,
         b = min(_CHUNK, n - start)
         draws = rng.random((b, 7 * k + 1))  # one row per image: prefix-stable in n
         arm = np.searchsorted(np.cumsum(weights) / weights.sum(), draws[:, :k])
-        r = np.empty((b, k))
-        for power in range(3):  # the mixture's arms: r^(power - alpha)
-            mine = arm == power
-            r[mine] = _radii(draws[:, k : 2 * k][mine], alpha - power, rmin, rmax)
+        u = draws[:, k : 2 * k]  # the mixture's arms: r^(power - alpha), power 0, 1, 2
+        r = np.choose(arm, [_radii(u, alpha - power, rmin, rmax) for power in range(3)])
         out[start : start + b] = _render(draws[:, 2 * k :], r, size, shading)
     if blur > 0 and n:
         from scipy.ndimage import gaussian_filter
@@ -104,8 +102,8 @@ def _render(draws: np.ndarray, r: np.ndarray, size: int, shading: float) -> np.n
     top = np.maximum(np.ceil(cy - r - 0.5), 0)
     rows = np.maximum(np.minimum(np.floor(cy + r - 0.5), size - 1) - top + 1, 0)
     rows[(cx + r < 0) | (cx - r > size)] = 0
-    rows = rows.astype(np.int64).ravel()
-    disc = np.repeat(np.arange(b * k), rows)  # one entry per row span: disc number b k + j
+    rows = rows.astype(np.int32).ravel()
+    disc = np.repeat(np.arange(b * k, dtype=np.int32), rows)  # per row span: disc b k + j
     first = np.cumsum(rows) - rows
     i = np.repeat(top.ravel() - first, rows) + np.arange(len(disc))  # the span's row
     dy = i + 0.5 - cy.ravel()[disc]
@@ -113,33 +111,30 @@ def _render(draws: np.ndarray, r: np.ndarray, size: int, shading: float) -> np.n
     x = cx.ravel()[disc]
     left = np.maximum(np.ceil(x - half - 0.5), 0)
     cols = np.maximum(np.minimum(np.floor(x + half - 0.5), size - 1) - left + 1, 0)
-    cols = cols.astype(np.int64)
+    cols = cols.astype(np.int32)
     # one entry per covered pixel: its flat index in the batch, and its disc's number in its
-    # image (smaller is nearer the front)
-    first = np.cumsum(cols) - cols
-    base = (disc // k) * size * size + (i * size + left).astype(np.int64) - first
-    pixel = np.repeat(base, cols) + np.arange(int(cols.sum()))
+    # image (smaller is nearer the front); int32 halves the memory traffic (b size^2 < 2^31)
+    first = np.cumsum(cols, dtype=np.int64) - cols
+    base = (disc // k) * (size * size) + (i * size + left).astype(np.int64) - first
+    pixel = np.repeat(base.astype(np.int32), cols)
+    pixel += np.arange(len(pixel), dtype=np.int32)
     label = np.full(b * size * size, k, np.int32)  # k: the background
     np.minimum.at(label, pixel, np.repeat((disc % k).astype(np.int32), cols))
     label = label.reshape(b, size * size)
-    img = np.take_along_axis(grey, label, axis=1)
-    if shading > 0:
-        img = img + _ramps(draws[:, 3 * k + 1 :], label, size, r, cy, cx, shading)
+    if shading <= 0:
+        return np.take_along_axis(grey, label, axis=1).reshape(b, size, size)
+    # a linear ramp on each disc: slope * shading * (d . p) / r at the pixel's offset p from
+    # the disc's centre, d the ramp's direction (the background has none); as a plane
+    # gy y + gx x + (grey - gy cy - gx cx) over the pixel centres (y, x)
+    slope = draws[:, 3 * k + 1 : 4 * k + 1] * shading
+    angle = draws[:, 4 * k + 1 :] * 2 * np.pi
+    gy, gx = slope * np.sin(angle) / r, slope * np.cos(angle) / r
+    pad = np.zeros((b, 1))
+    level = grey + np.concatenate([-(gy * cy + gx * cx), pad], 1).astype(np.float32)
+    gy = np.concatenate([gy, pad], 1).astype(np.float32)
+    gx = np.concatenate([gx, pad], 1).astype(np.float32)
+    y, x = np.divmod(np.arange(size * size, dtype=np.float32), size)
+    img = np.take_along_axis(level, label, 1)
+    img += np.take_along_axis(gy, label, 1) * (y + 0.5)
+    img += np.take_along_axis(gx, label, 1) * (x + 0.5)
     return img.reshape(b, size, size)
-
-
-def _ramps(draws, label, size: int, r, cy, cx, shading: float) -> np.ndarray:
-    """Each pixel's offset from its disc's linear ramp: ``slope * shading * (d . p) / r``
-    with ``d`` the ramp's direction and ``p`` the pixel's offset from the disc's centre
-    (the background has none); ``draws [B, 2k]``: slopes, then directions."""
-    k = r.shape[1]
-    slope = draws[:, :k] * shading
-    angle = draws[:, k:] * 2 * np.pi
-    pad = np.zeros((len(draws), 1))
-    gy = np.concatenate([slope * np.sin(angle) / r, pad], 1)
-    gx = np.concatenate([slope * np.cos(angle) / r, pad], 1)
-    yy, xx = np.divmod(np.arange(size * size), size)
-    py = yy + 0.5 - np.take_along_axis(np.concatenate([cy, pad], 1), label, 1)
-    px = xx + 0.5 - np.take_along_axis(np.concatenate([cx, pad], 1), label, 1)
-    ramp = np.take_along_axis(gy, label, 1) * py + np.take_along_axis(gx, label, 1) * px
-    return ramp.astype(np.float32)
