@@ -68,9 +68,9 @@ def test_a_conv_dae_trains_on_the_mix(fmnist, tmp_path):
     assert config.data == "denoise-mix" and config.patch_size == 0  # 64x64: whole patches
     assert config.protocol == "full"
     out = tmp_path / "run"
-    assert main(["dae", "--model", "conv", "--noise", "impulse", "--train-noise", "0.02:0.7",
+    assert main(["dae", "--model", "conv", "--noise", "impulse", "--train-noise", "0.3",
                  "--data", "denoise-mix", "--protocol", "mini", "--iterations", "2",
                  "--width", "2", "--quiet", "--out", str(out)]) == 0
     m = json.loads((out / "metrics.json").read_text())
-    assert m["n_test"] == 90 and len(m["psnr_by_level"]) == 5
+    assert m["n_test"] == 90 and m["psnr_median"] > m["psnr_noisy"]
     assert json.loads((out / "config.json").read_text())["data_sha256"]

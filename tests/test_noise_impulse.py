@@ -35,7 +35,7 @@ def test_exact_counts_on_seeded_draws(d, seed):
     assert int((out != 0.5).sum()) == int((pepper | salt).sum())
 
 
-@settings(max_examples=25, deadline=None)
+@settings(max_examples=12, deadline=None)
 @given(d=st.floats(0.0, 1.0), seed=st.integers(0, 2**31))
 def test_impulse_statistics(d, seed):
     out = impulse(gray(), d, gen(seed))
@@ -51,7 +51,7 @@ def test_density_one_replaces_every_pixel_and_zero_none():
     assert corrupt(x, "impulse", 0.0, gen(3)) is x
 
 
-@settings(max_examples=10, deadline=None)
+@settings(max_examples=6, deadline=None)
 @given(p=st.floats(0.0, 0.5), seed=st.integers(0, 2**31))
 def test_salt_and_pepper_at_p_is_impulse_at_2p(p, seed):
     a, b = salt_and_pepper(gray(), p, gen(seed)), impulse(gray(), 2 * p, gen(seed + 1))
