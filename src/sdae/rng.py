@@ -9,11 +9,14 @@ unchanged, and more pretraining iterations of layer 1 leave layer 2's noise unch
 Stream names (prefix + name) used by sdae, all derived from ``--seed``:
 
 =====================  ==========================================================
-``train-noise``        the DAE's training noise (``train-batches``: its minibatch order)
+``train-noise``        the DAE's training noise (``train-batches``: its minibatch order;
+                       ``train-noise-levels``: each image's level, from a range;
+                       ``train-crops``: its random crops, with ``--patch-size``)
 ``pretrain<k>-noise``  layer k's corruption while pretraining (``-batches``: its order)
 ``finetune-batches``   fine-tuning minibatch order (``-augment``, ``-dropout``: the rest)
 ``cnn-batches``        the CNN baseline's minibatch order (``cnn-dropout``: its dropout)
-``test-noise``         the noise on the test images
+``test-noise``         the noise on the test images (``test-crops``: where a patch-trained
+                       DAE's test crops lie)
 =====================  ==========================================================
 
 The weights are drawn from ``--seed`` itself (:func:`sdae.nn.models.seeded`), the label draw

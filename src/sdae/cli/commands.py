@@ -60,10 +60,10 @@ def cmd_data(args, config=None) -> int:
 
 def _preflight(args, config) -> None:
     """Refuse an unusable ``--out`` and find (and verify) the data before anything is
-    printed (Fashion-MNIST is cached, so the run does not read it twice; another source was
-    read when the config was checked against it)."""
+    printed (Fashion-MNIST is cached, so the run does not read it twice; denoise-mix is built
+    from it later; another source was read when the config was checked against it)."""
     check_out_dir(args.out, args.overwrite)
-    if getattr(config, "data", "fashion-mnist") == "fashion-mnist":
+    if getattr(config, "data", "fashion-mnist") in ("fashion-mnist", "denoise-mix"):
         load_fashion_mnist(args.data_dir, download=not args.no_download)
 
 
@@ -99,11 +99,17 @@ def cmd_dae(args, config) -> int:
     with _parallel(args, config) as (config, out):
         m = run_dae(config, out, **_run_options(args))
     print(f"final cost {m['final_cost']:.2f}  trained in {m['train_seconds']:.1f} s")
+    if "test_crops" in m:
+        print(f"scored on one {config.patch_size}x{config.patch_size} crop of each of "
+              f"{m['test_crops']} test images")
     print(f"PSNR dB  noisy {m['psnr_noisy']:.2f}  median {m['psnr_median']:.2f}  adaptive "
           f"median {m['psnr_adaptive_median']:.2f}  denoised {m['psnr_denoised']:.2f}  "
           f"mean image {m['psnr_mean_image']:.2f}")
     print(f"SSIM     noisy {m['ssim_noisy']:.3f}  median {m['ssim_median']:.3f}  adaptive "
           f"median {m['ssim_adaptive_median']:.3f}  denoised {m['ssim_denoised']:.3f}")
+    for level, p in m.get("psnr_by_level", {}).items():
+        print(f"  at noise {level:<6} PSNR dB  median {p['psnr_median']:.2f}  adaptive median "
+              f"{p['psnr_adaptive_median']:.2f}  denoised {p['psnr_denoised']:.2f}")
     print(f"results in {Path(args.out).resolve()}")
     return 0
 

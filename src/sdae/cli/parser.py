@@ -24,7 +24,13 @@ from sdae.config.classification import (
     SaeConfig,
     SemiConfig,
 )
-from sdae.config.denoising import CONV_TRAINING, DAE_MODELS, DaeConfig
+from sdae.config.denoising import (
+    CONV_TRAINING,
+    DAE_MODELS,
+    DEFAULT_PATCH,
+    EVAL_CROP_VALUES,
+    DaeConfig,
+)
 from sdae.config.flags import FLAGS, from_flags
 from sdae.config.training import FINETUNE_RECIPES
 from sdae.data.protocols import PROTOCOLS
@@ -56,14 +62,18 @@ def _add_dae(sub) -> None:
     p.add_argument("--model", choices=DAE_MODELS, default=d.model,
                    help="mlp: the paper's 784-256-784 network; conv: a small U-Net that copies "
                    "the pixels impulse noise cannot have touched (default: %(default)s)")
-    p.add_argument("--train-noise", type=float, default=d.train_noise,
-                   help="noise level while training (default: %(default)s)")
+    p.add_argument("--train-noise", default=d.train_noise, metavar="LEVEL[:HIGH]",
+                   help="noise level while training, or a range LOW:HIGH such as 0.02:0.7: each "
+                   "training image's level is then drawn uniformly in it every time it is "
+                   "corrupted, for noise of unknown strength (default: %(default)s)")
     p.add_argument("--test-noise", type=float,
-                   help="noise level of the test images (default: --train-noise)")
+                   help="noise level of the test images (default: --train-noise, or the middle "
+                   "of its range)")
     p.add_argument("--noise", choices=list(NOISES), default=d.noise,
                    help="kind of noise; salt-and-pepper is the paper's pseudo-code read with one "
-                   "draw per pixel, salt-and-pepper-fresh with a fresh draw per test "
-                   "(default: %(default)s)")
+                   "draw per pixel (P(0) = P(1) = level), salt-and-pepper-fresh with a fresh draw "
+                   "per test; impulse's level is the density d, the share of pixels replaced "
+                   "(P(0) = P(1) = d/2, so impulse 2p is salt-and-pepper p) (default: %(default)s)")
     p.add_argument("--hidden", type=int, default=d.hidden,
                    help="hidden units of the mlp (default: 256)")
     p.add_argument("--tied", action="store_true", help="tie the mlp's decoder weights to W^T")
@@ -80,6 +90,12 @@ def _add_dae(sub) -> None:
                    help=f"learning-rate schedule {default('schedule')}")
     p.add_argument("--fixed-noise", action="store_true",
                    help="corrupt the training set once instead of afresh at every iteration")
+    p.add_argument("--patch-size", type=int, metavar="P",
+                   help=f"conv: train on random PxP crops of the training images, new ones at "
+                   f"every step, and score on one seeded crop of each of up to "
+                   f"{EVAL_CROP_VALUES // DEFAULT_PATCH**2} test images (at P = "
+                   f"{DEFAULT_PATCH}; more when smaller); 0: whole images (default: "
+                   f"{DEFAULT_PATCH} for conv on images larger than that, else 0)")
     _data_and_protocol(p, "")
     p.add_argument("--seed", type=int, default=d.seed, help="weights and noise seed (default: 0)")
     p.add_argument("--data-seed", type=int, default=d.data_seed,

@@ -38,7 +38,8 @@ def add_data(sub) -> None:
                    help="an image folder's images resized to H x W pixels (such as 28x28, or 28 "
                    "for a square; default: their most common size)")  # fmt: skip
     p.add_argument("--data-seed", type=int, default=0,
-                   help="seed of the digits' stratified 80/20 split (default: 0)")
+                   help="seed of the digits' stratified 80/20 split and of denoise-mix's "
+                   "patches and split (default: 0)")
     common_flags(p)
 
 

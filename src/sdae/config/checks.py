@@ -30,6 +30,7 @@ SCHEDULES = ("constant", "cosine", "onecycle")
 NOISE_LEVELS: dict[str, tuple[float, float]] = {
     "salt-and-pepper": (0.0, 0.5),
     "salt-and-pepper-fresh": (0.0, 0.5),
+    "impulse": (0.0, 1.0),
     "masking": (0.0, 1.0),
     "gaussian": (0.0, 1.0),
 }
@@ -49,6 +50,34 @@ def check_noise(kind: str, level: float, field: str = "noise_level",
     if not (low <= level <= high):  # also rejects NaN
         raise SettingError(field, f"{{name}} {level} is outside [{low}, {high}] for {kind} "
                            "noise")  # fmt: skip
+
+
+def check_noise_range(kind: str, low: float, high: float, field: str = "noise_level") -> None:
+    """A range of levels ``low:high`` (each image's level drawn in it): both ends within
+    ``kind``'s range, and ``low`` below ``high``; named by ``field`` as :func:`check_noise`."""
+    check_noise(kind, low, field)
+    check_noise(kind, high, field)
+    if not low < high:
+        fix = f"write {high}:{low}" if low > high else f"give the one level {high}"
+        raise SettingError(field, f"{{name}} {low}:{high}: a range's low end must be below its "
+                           f"high end; {fix}")  # fmt: skip
+
+
+def parse_noise_level(value: object, flag: str = "--train-noise") -> float | tuple[float, float]:
+    """``0.3`` (or ``"0.3"``) -> 0.3; ``"0.02:0.7"`` (or ``(0.02, 0.7)``) -> ``(0.02, 0.7)``,
+    a range; the levels are checked against the noise by the config. Anything else is one
+    :class:`SdaeError` line."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    parts = list(value) if isinstance(value, (tuple, list)) else str(value).split(":")
+    try:
+        levels = tuple(float(p) for p in parts)
+    except (TypeError, ValueError):
+        levels = ()
+    if len(levels) not in (1, 2) or isinstance(value, bool):
+        raise SdaeError(f"{flag} {value!r}: give a level, such as 0.3, or a range LOW:HIGH, "
+                        "such as 0.02:0.7")  # fmt: skip
+    return levels[0] if len(levels) == 1 else (levels[0], levels[1])
 
 
 def parse_augment(value: str | Sequence[str]) -> tuple[str, ...]:

@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sdae.config.checks import (
+    MIN_CONV_SIDE,
     check_conv_images,
     check_noise,
     check_run,
@@ -14,7 +15,8 @@ from sdae.config.checks import (
     facts_of,
 )
 from sdae.config.training import AutoencoderTraining
-from sdae.errors import SdaeError
+from sdae.data.sources import SourceFacts
+from sdae.errors import SdaeError, SettingError
 
 DAE_MODELS = ("mlp", "conv")
 
@@ -25,6 +27,21 @@ CONV_TRAINING = AutoencoderTraining(
     lr=0.002, iterations=3750, optimizer="adam", batch_size=32, schedule="cosine",
     noise_level=0.3,
 )  # fmt: skip
+
+
+#: the side of the random crops ``--model conv`` trains on when the data's images are larger
+DEFAULT_PATCH = 64
+#: the test values a patch-trained DAE is scored on: one crop of each of at most this many
+#: values' worth of test images (256 crops of 64x64 grey; a few seconds here)
+EVAL_CROP_VALUES = 2**20
+
+
+def default_patch(model: str, facts: SourceFacts) -> int:
+    """``--patch-size`` unless given: :data:`DEFAULT_PATCH` for the conv DAE on images that
+    hold such a crop and are larger than it, else 0 (whole images, as on Fashion-MNIST)."""
+    h, w = facts.image_shape[:2]
+    big = min(h, w) >= DEFAULT_PATCH and max(h, w) > DEFAULT_PATCH
+    return DEFAULT_PATCH if model == "conv" and big else 0
 
 
 @dataclass(frozen=True)
@@ -43,6 +60,12 @@ class DaeConfig:
     convolutional DAE (:class:`sdae.nn.convnets.ConvAutoencoder`, ``width`` channels), trained
     by default with :data:`CONV_TRAINING`. It copies the pixels that impulse noise cannot
     have touched, except for Gaussian noise (see :attr:`passthrough`).
+
+    ``patch_size`` (conv only; 0: whole images) trains on random ``patch x patch`` crops of
+    the training images, a new one of each image at every step, and scores the model on one
+    seeded crop of each of a bounded number of test images (:mod:`sdae.runs.dae`); the
+    model's ``image_shape`` is then the patch's (it is fully convolutional).
+    ``sdae dae`` defaults it with :func:`default_patch`.
     """
 
     model: str = "mlp"
@@ -57,11 +80,13 @@ class DaeConfig:
     seed: int = 0
     data_seed: int = 0
     device: str = "cpu"
+    patch_size: int = 0
 
     def __post_init__(self) -> None:
         check_noise(self.train.noise, self.test_noise, "test_noise")
         check_whole("hidden", self.hidden)
         check_whole("width", self.width)
+        check_whole("patch_size", self.patch_size, 0, " (0 = whole images)")
         if self.model not in DAE_MODELS:
             raise SdaeError(f"unknown --model {self.model!r}; choose one of "
                             f"{', '.join(DAE_MODELS)}")  # fmt: skip
@@ -69,9 +94,30 @@ class DaeConfig:
             raise SdaeError("--tied is a setting of the MLP DAE; drop it, or use --model mlp")
         if self.model == "conv" and self.train.sparsity_weight:
             raise SdaeError("a sparsity penalty needs the MLP DAE's code; use --model mlp")
+        if self.patch_size and self.model != "conv":
+            raise SettingError("patch_size", "{name} trains the conv DAE on random crops; the "
+                               "MLP DAE takes whole images: drop it, or use --model conv")
+        if self.patch_size and self.train.fixed_noise:
+            raise SettingError("patch_size", "{name} draws new crops at every step, and "
+                               "--fixed-noise corrupts whole images once: drop one of them "
+                               "(--patch-size 0 trains on whole images)")  # fmt: skip
         check_run(self)
         if self.model == "conv":
             check_conv_images(facts_of(self), "the conv DAE", "use --model mlp")
+        if self.patch_size:
+            facts = facts_of(self)
+            side = min(facts.image_shape[:2])
+            if not MIN_CONV_SIDE <= self.patch_size <= side:
+                raise SettingError("patch_size", f"{{name}} {self.patch_size} must be from "
+                                   f"{MIN_CONV_SIDE} to {side}, the smaller side of the "
+                                   f"{facts.image_text()}s of {facts.name} (0: whole images)")
+
+    @property
+    def input_shape(self) -> tuple[int, ...]:
+        """The shape of what the model takes and is scored on: the data's images, or the
+        patch ``(patch, patch)`` / ``(patch, patch, C)``."""
+        shape = facts_of(self).image_shape
+        return shape if not self.patch_size else (self.patch_size,) * 2 + shape[2:]
 
     @property
     def passthrough(self) -> bool:

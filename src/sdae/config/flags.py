@@ -14,7 +14,13 @@ import dataclasses
 import json
 from pathlib import Path
 
-from sdae.config.checks import parse_arch, parse_augment, parse_labels, pool_per_class
+from sdae.config.checks import (
+    parse_arch,
+    parse_augment,
+    parse_labels,
+    parse_noise_level,
+    pool_per_class,
+)
 from sdae.config.classification import (
     BASELINES,
     BaselineConfig,
@@ -26,7 +32,7 @@ from sdae.config.classification import (
     paper_pretraining,
     resolve_recipe,
 )
-from sdae.config.denoising import CONV_TRAINING, DaeConfig, RobustConfig
+from sdae.config.denoising import CONV_TRAINING, DaeConfig, RobustConfig, default_patch
 from sdae.config.training import FINETUNE_RECIPES
 from sdae.config.tree import apply, from_json, has_path, to_jsonable
 from sdae.data.sizes import parse_image_size
@@ -68,7 +74,8 @@ FLAGS: dict[str, dict[str, str]] = {
         "test_noise": "test_noise", "schedule": "train.schedule",
         "train_noise": "train.noise_level", "noise": "train.noise",
         "optimizer": "train.optimizer", "lr": "train.lr", "iterations": "train.iterations",
-        "batch_size": "train.batch_size", "fixed_noise": "train.fixed_noise", **_RUN,
+        "batch_size": "train.batch_size", "fixed_noise": "train.fixed_noise",
+        "patch_size": "patch_size", **_RUN,
     },
     "sae": {
         "data": "data", "image_size": "image_size", "arch": "sizes", "tied": "tied", **_LABELS,
@@ -103,7 +110,14 @@ FLAGS: dict[str, dict[str, str]] = {
 
 # flags whose text needs parsing into the tree's type
 _PARSE = {"arch": parse_arch, "labels_per_class": parse_labels, "augment": parse_augment,
-          "cnn_augment": parse_augment, "image_size": parse_image_size}  # fmt: skip
+          "cnn_augment": parse_augment, "image_size": parse_image_size,
+          "train_noise": parse_noise_level}  # fmt: skip
+
+
+def range_middle(low: float, high: float) -> float:
+    """What a DAE trained on the levels ``low:high`` is tested at unless told: the middle
+    (rounded to 6 decimals, so that 0.02:0.7 gives 0.36, not 0.36000000000000004)."""
+    return round((low + high) / 2, 6)
 
 
 def _base(command: str, given: dict[str, object]):
@@ -126,8 +140,10 @@ def _base(command: str, given: dict[str, object]):
                           labels_per_class=labels, graph_per_class=graph, **run)  # fmt: skip
     run.update(data=data, image_size=size)
     if command == "dae":
-        conv = given.get("model") == "conv"
-        return DaeConfig(model="conv", train=CONV_TRAINING, **run) if conv else DaeConfig(**run)
+        if given.get("model") != "conv":
+            return DaeConfig(**run)
+        return DaeConfig(model="conv", train=CONV_TRAINING, **run,
+                         patch_size=default_patch("conv", facts))  # fmt: skip
     sizes = given.get("arch", (facts.n_features, 100))
     recipe = resolve_recipe(given.get("finetune_recipe") or "auto", labels)
     if command == "sae":
@@ -158,13 +174,17 @@ def from_flags(command: str, flags: dict[str, object]):
         base = _base(command, given)
     except SettingError as exc:
         raise exc.renamed(names) from None
-    if command == "dae" and "test_noise" not in given:  # test on the noise it was trained on
-        given["test_noise"] = given.get("train_noise", base.train.noise_level)
+    if command == "dae":
+        level = given.get("train_noise", base.train.noise_level)
+        if "test_noise" not in given:  # test on the noise it was trained on
+            given["test_noise"] = range_middle(*level) if isinstance(level, tuple) else level
     consumed = () if command in ("dae", "semi") else ("arch", "labels_per_class",
                                                       "finetune_recipe", "model", "protocol",
                                                       "data", "data_seed", "image_size")
     changes = {table[k]: v for k, v in given.items() if k not in consumed}
     changes = {p: v for p, v in changes.items() if has_path(base, p)}
+    if isinstance(changes.get("train.noise_level"), tuple):  # a range: its top is the level
+        changes["train.noise_low"], changes["train.noise_level"] = changes["train.noise_level"]
     return apply(base, changes, names)
 
 

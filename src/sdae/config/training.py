@@ -10,7 +10,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sdae.config.checks import check_lr, check_noise, check_optimizer, check_schedule, parse_augment
+from sdae.config.checks import (
+    check_lr,
+    check_noise,
+    check_noise_range,
+    check_optimizer,
+    check_schedule,
+    parse_augment,
+)
 from sdae.errors import SdaeError
 
 
@@ -22,6 +29,12 @@ class AutoencoderTraining:
     ``batch_size`` 0 means full batch. ``schedule``: ``constant``, or ``cosine`` decay of the
     learning rate to 0 over the ``iterations``. ``sparsity_weight`` > 0 adds
     ``weight * sum_j KL(target || mean activation of unit j)`` to the cost.
+
+    ``noise_low`` (None: every image is corrupted at ``noise_level``) makes the noise level a
+    range, ``noise_low:noise_level``: each image's level is drawn uniformly in it every time
+    it is corrupted, for a model of noise of unknown strength. ``noise_level`` stays the one
+    number a single level always was (now the top of the range), so a config written before
+    ranges existed loads unchanged.
     """
 
     lr: float = 0.001
@@ -34,15 +47,30 @@ class AutoencoderTraining:
     sparsity_target: float = 0.05
     sparsity_weight: float = 0.0
     schedule: str = "constant"
+    noise_low: float | None = None
 
     def __post_init__(self) -> None:
         check_optimizer(self.optimizer, self.lr, self.iterations, self.batch_size)
         check_schedule(self.schedule)
-        check_noise(self.noise, self.noise_level)
+        if self.noise_low is None:
+            check_noise(self.noise, self.noise_level)
+        else:
+            check_noise_range(self.noise, self.noise_low, self.noise_level)
         if not 0.0 < self.sparsity_target < 1.0:
             raise SdaeError(f"sparsity target {self.sparsity_target} must lie in (0, 1)")
         if not self.sparsity_weight >= 0.0:
             raise SdaeError(f"sparsity weight {self.sparsity_weight} must be >= 0")
+
+    @property
+    def noise_range(self) -> tuple[float, float] | None:
+        """``(low, high)`` of a range of levels, or None for one level."""
+        return None if self.noise_low is None else (self.noise_low, self.noise_level)
+
+    @property
+    def noise_text(self) -> str:
+        """The level as the flag takes it: ``0.3``, or ``0.02:0.7``."""
+        low = "" if self.noise_low is None else f"{self.noise_low}:"
+        return f"{low}{self.noise_level}"
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,9 @@
 ``fashion-mnist``  the default: found and verified as :mod:`sdae.data.fashion_mnist` does
 ``digits``         scikit-learn's bundled 8x8 digits (1797 real images, 17 grey levels),
                    split 80/20, stratified, by ``data_seed``: a second real data set offline
+``denoise-mix``    20000 grey 64x64 patches for training a photo denoiser: crops of
+                   scikit-image's photographs, dead leaves and Fashion-MNIST mosaics, split
+                   90/10 by ``data_seed``, labelled by kind (:mod:`sdae.data.denoise_mix`)
 a folder           MNIST-format IDX files (``train-images-idx3-ubyte[.gz]``,
                    ``train-labels-idx1-ubyte``, ``t10k-...``) of any image size and any
                    number of classes, such as MNIST or KMNIST; names from ``classes.txt``
@@ -34,17 +37,19 @@ from pathlib import Path
 
 import numpy as np
 
+from sdae.data import denoise_mix
 from sdae.data.fashion_mnist import CLASS_NAMES, load_fashion_mnist
 from sdae.data.idx import read_idx_file
 from sdae.errors import SdaeError
 
-BUILTIN = ("fashion-mnist", "digits")
+BUILTIN = ("fashion-mnist", "digits", "denoise-mix")
 #: the largest IDX file read from a user's folder, decompressed (MNIST's is 47 MB)
 MAX_USER_IDX_BYTES = 2**31
 NPZ_KEYS = ("x_train", "y_train", "x_test", "y_test")
 IDX_NAMES = {"train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
              "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")}  # fmt: skip
-SOURCES_HELP = ("fashion-mnist, digits, a folder of MNIST-format IDX files, an image folder "
+SOURCES_HELP = ("fashion-mnist, digits, denoise-mix (64x64 grey patches of photographs, dead "
+                "leaves and Fashion-MNIST), a folder of MNIST-format IDX files, an image folder "
                 "(train/<class>/*.png, test/<class>/*.png), or an .npz with x_train, y_train, "
                 "x_test, y_test")  # fmt: skip
 #: the name of an image folder's one digest (:mod:`sdae.data.folders`)
@@ -114,6 +119,11 @@ class SourceFacts:
 
 #: Fashion-MNIST's facts without reading it: its verified files hold exactly these
 FASHION_FACTS = SourceFacts("fashion-mnist", (28, 28), CLASS_NAMES, (6000,) * 10)
+#: denoise-mix's facts without building it: every seed gives these
+MIX_FACTS = SourceFacts("denoise-mix", (denoise_mix.SIDE,) * 2, denoise_mix.CLASSES,
+                        denoise_mix.TRAIN_PER_CLASS)  # fmt: skip
+#: the name of denoise-mix's one digest
+MIX_DIGEST = "denoise-mix patches and labels"
 
 
 @functools.lru_cache(maxsize=8)
@@ -124,6 +134,8 @@ def source_facts(source: str, data_seed: int = 0,
     :func:`load_dataset`. A source that cannot be used raises :class:`SdaeError`."""
     if source == "fashion-mnist":
         return FASHION_FACTS
+    if source == "denoise-mix":
+        return MIX_FACTS
     return load_dataset(source, data_seed=data_seed, image_size=image_size).facts
 
 
@@ -131,9 +143,10 @@ def load_dataset(source: str | Path = "fashion-mnist", *, data_dir=None, downloa
                  data_seed: int = 0, image_size: tuple[int, int] | None = None,
                  progress: bool | None = None) -> Dataset:  # fmt: skip
     """The data set ``source`` names (see the module's table). ``data_dir`` and ``download``
-    are Fashion-MNIST's (:func:`sdae.data.fashion_mnist.locate_data`); ``data_seed`` draws
-    the ``digits`` split; ``image_size`` ``(H, W)`` and ``progress`` (a bar on stderr; None:
-    when it is a terminal) are an image folder's, which the other sources ignore."""
+    are Fashion-MNIST's (:func:`sdae.data.fashion_mnist.locate_data`, also for
+    ``denoise-mix``); ``data_seed`` draws the ``digits`` split and ``denoise-mix``;
+    ``image_size`` ``(H, W)`` and ``progress`` (a bar on stderr; None: when it is a
+    terminal) are an image folder's, which the other sources ignore."""
     text = str(source)
     if text == "fashion-mnist":
         data = load_fashion_mnist(data_dir, download=download)
@@ -142,6 +155,8 @@ def load_dataset(source: str | Path = "fashion-mnist", *, data_dir=None, downloa
                        str(data.source))  # fmt: skip
     if text == "digits":
         return _digits(data_seed)
+    if text == "denoise-mix":
+        return _denoise_mix(data_seed, data_dir, download)
     path = Path(text).expanduser()
     try:  # os.stat, not Path.is_dir: that hides a symlink loop as "no such file"
         is_dir = stat.S_ISDIR(os.stat(path).st_mode)
@@ -170,6 +185,19 @@ def _digits(seed: int) -> Dataset:
                                               random_state=seed)  # fmt: skip
     names = tuple(str(c) for c in digits.target_names)
     return Dataset("digits", x_tr, y_tr, x_te, y_te, names, "sklearn.datasets.load_digits")
+
+
+def _denoise_mix(seed: int, data_dir, download: bool) -> Dataset:
+    def fashion():
+        return load_fashion_mnist(data_dir, download=download).train_images
+
+    x_tr, y_tr, x_te, y_te = denoise_mix.build_denoise_mix(seed, fashion)
+    digest = hashlib.sha256()
+    for array in (x_tr, y_tr, x_te, y_te):
+        digest.update(np.ascontiguousarray(array).data)
+    return Dataset("denoise-mix", x_tr, y_tr, x_te, y_te, denoise_mix.CLASSES,
+                   "sdae.data.denoise_mix (skimage.data photographs, dead leaves, Fashion-MNIST)",
+                   {MIX_DIGEST: digest.hexdigest()})  # fmt: skip
 
 
 def _image_folder(folder: Path, image_size, progress) -> Dataset:

@@ -89,6 +89,8 @@ def load_splits(protocol: str, data_seed: int, device: str, data_dir=None, downl
     ``image_size``) on ``device`` (``data_seed`` draws the subsets, and the digits' split)."""
     if source == "fashion-mnist":
         data = load_fashion_mnist(data_dir, download=download)
+    elif source == "denoise-mix":  # reads Fashion-MNIST; built once per data seed
+        data = load_dataset(source, data_dir=data_dir, download=download, data_seed=data_seed)
     else:
         data = cached_dataset(source, data_seed, image_size)
     train, test = protocol_splits(data, protocol, data_seed)

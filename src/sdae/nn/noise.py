@@ -1,7 +1,11 @@
-"""Input corruption: the paper's salt-and-pepper noise, and Vincent et al.'s other kinds.
+"""Input corruption: the paper's salt-and-pepper noise, impulse noise by density, and
+Vincent et al.'s other kinds.
 
 Every function takes a clean batch ``x: [N, D]`` in [0, 1], a level, and a seeded
 ``torch.Generator``, and returns a new corrupted tensor of the same shape; ``x`` is unchanged.
+The level is one number for the whole batch, or a tensor ``[N, 1]`` of one level per image
+(:func:`draw_levels` draws them uniformly from a range): it is compared against the same
+uniform draws, so a batch whose every level is ``p`` is corrupted as at level ``p``.
 
 Salt-and-pepper (paper §IV.B pseudo-code)::
 
@@ -19,6 +23,12 @@ The pseudo-code is ambiguous about ``rnd``:
   1 with probability p, 0 with probability (1 - p) p, and is kept with probability (1 - p)^2.
   At p = 0.5 a quarter of the pixels survive.
 
+``impulse`` is the same noise named by its *density* d, the share of pixels replaced: each
+pixel becomes 0 with probability d/2, 1 with probability d/2, and keeps its value with
+probability 1 - d (one draw r per pixel: r < d/2 pepper, r >= 1 - d/2 salt). So
+``salt-and-pepper`` at p is ``impulse`` at 2p in distribution, and at d = 1 every pixel is
+replaced.
+
 Also, as in Vincent et al. (2010, §4.2): ``masking`` sets each pixel to 0 with probability
 ``level``; ``gaussian`` adds N(0, level^2) noise and clips to [0, 1].
 """
@@ -30,8 +40,11 @@ from collections.abc import Callable
 import torch
 
 from sdae.config.checks import NOISE_LEVELS, check_noise
+from sdae.errors import SdaeError
 
-NoiseFn = Callable[[torch.Tensor, float, torch.Generator], torch.Tensor]
+#: a level: one for the batch, or one per image (a tensor ``[N, 1]``)
+Level = float | torch.Tensor
+NoiseFn = Callable[[torch.Tensor, Level, torch.Generator], torch.Tensor]
 
 
 class Buffers:
@@ -66,12 +79,13 @@ def _between(x: torch.Tensor, lo, hi, buffers: Buffers | None) -> torch.Tensor:
 
 def _mask(r: torch.Tensor, op, value: float, like: torch.Tensor, buffers, name: str):
     out = None if buffers is None else buffers.get(name, like.shape, like.dtype, like.device)
+    value = _on(value, like)
     if out is None:
         return op(r.to(like.device), value).to(like.dtype)
     return op(r.to(like.device), value, out=out)
 
 
-def salt_and_pepper(x: torch.Tensor, p: float, generator: torch.Generator,
+def salt_and_pepper(x: torch.Tensor, p: Level, generator: torch.Generator,
                     buffers: Buffers | None = None) -> torch.Tensor:
     """One-draw reading of the paper's pseudo-code: P(1) = p, P(0) = p, P(kept) = 1 - 2p.
 
@@ -84,7 +98,7 @@ def salt_and_pepper(x: torch.Tensor, p: float, generator: torch.Generator,
     return _between(x, salt, keep, buffers)
 
 
-def salt_and_pepper_fresh(x: torch.Tensor, p: float, generator: torch.Generator,
+def salt_and_pepper_fresh(x: torch.Tensor, p: Level, generator: torch.Generator,
                           buffers: Buffers | None = None) -> torch.Tensor:
     """Fresh-draw reading: P(1) = p, P(0) = (1 - p) p, P(kept) = (1 - p)^2."""
     # both draws of an image are made together, so a batch's draws do not depend on how
@@ -95,15 +109,39 @@ def salt_and_pepper_fresh(x: torch.Tensor, p: float, generator: torch.Generator,
     return _between(x, salt, torch.maximum(keep, salt, out=keep), buffers)  # salt comes last
 
 
-def masking(x: torch.Tensor, level: float, generator: torch.Generator) -> torch.Tensor:
+def impulse(x: torch.Tensor, density: Level, generator: torch.Generator,
+            buffers: Buffers | None = None) -> torch.Tensor:
+    """Impulse noise of ``density`` d: P(0) = P(1) = d/2, P(kept) = 1 - d (one draw per pixel).
+
+    ``buffers`` as for :func:`salt_and_pepper`.
+    """
+    r = _uniform(x.shape, generator, buffers)
+    half = density / 2
+    salt = _mask(r, torch.ge, 1.0 - half, x, buffers, "lo")  # r >= 1 - d/2: 1
+    keep = _mask(r, torch.ge, half, x, buffers, "hi")  # r < d/2: 0
+    return _between(x, salt, keep, buffers)
+
+
+def masking(x: torch.Tensor, level: Level, generator: torch.Generator) -> torch.Tensor:
     """Masking noise: each pixel set to 0 with probability ``level``."""
-    return x.masked_fill(_uniform(x.shape, generator, None).to(x.device) < level, 0.0)
+    return x.masked_fill(_uniform(x.shape, generator, None).to(x.device) < _on(level, x), 0.0)
 
 
-def gaussian(x: torch.Tensor, sigma: float, generator: torch.Generator) -> torch.Tensor:
+def gaussian(x: torch.Tensor, sigma: Level, generator: torch.Generator) -> torch.Tensor:
     """Additive isotropic Gaussian noise of standard deviation ``sigma``, clipped to [0, 1]."""
     z = torch.randn(x.shape, generator=generator, device=generator.device).to(x.device)
-    return (x + sigma * z).clamp_(0.0, 1.0)
+    return (x + _on(sigma, x) * z).clamp_(0.0, 1.0)
+
+
+def _on(level: Level, x: torch.Tensor) -> Level:
+    return level.to(x.device) if isinstance(level, torch.Tensor) else level
+
+
+def draw_levels(n: int, low: float, high: float, generator: torch.Generator) -> torch.Tensor:
+    """``[n, 1]`` levels drawn uniformly in [``low``, ``high``] (float32, on the generator's
+    device): one per image, for a model trained on noise of unknown strength."""
+    u = torch.rand((n, 1), generator=generator, device=generator.device)
+    return (low + (high - low) * u).clamp_(low, high)
 
 
 # The one table of noise names and ranges is sdae.config.checks.NOISE_LEVELS; each name is
@@ -113,13 +151,28 @@ NOISES: dict[str, tuple[NoiseFn, float, float]] = {
 }
 
 
-def corrupt(x: torch.Tensor, kind: str, level: float, generator: torch.Generator,
+#: the noises that can write into :class:`Buffers`
+BUFFERED = ("salt-and-pepper", "salt-and-pepper-fresh", "impulse")
+
+
+def corrupt(x: torch.Tensor, kind: str, level: Level, generator: torch.Generator,
             buffers: Buffers | None = None) -> torch.Tensor:
-    """Apply the noise ``kind`` at ``level`` to ``x: [N, D]``; level 0 returns ``x`` itself.
-    ``buffers`` lets the salt-and-pepper noises write into reused memory."""
-    check_noise(kind, level)
-    if level == 0:
-        return x
-    if buffers is not None and kind.startswith("salt-and-pepper"):
+    """Apply the noise ``kind`` at ``level`` to ``x: [N, D]``: one level (0 returns ``x``
+    itself), or one per image, a tensor ``[N, 1]`` (:func:`draw_levels`). ``buffers`` lets
+    the impulse noises write into reused memory."""
+    if isinstance(level, torch.Tensor):
+        if level.shape != (len(x), 1):
+            raise SdaeError(f"noise levels of shape {list(level.shape)} for {len(x)} images; "
+                            f"give one level, or a tensor [{len(x)}, 1]")  # fmt: skip
+        if len(x):
+            low, high = torch.aminmax(level)
+            check_noise(kind, float(low))
+            check_noise(kind, float(high))
+        level = level.to(generator.device, torch.float32)
+    else:
+        check_noise(kind, level)
+        if level == 0:
+            return x
+    if buffers is not None and kind in BUFFERED:
         return NOISES[kind][0](x, level, generator, buffers)
     return NOISES[kind][0](x, level, generator)

@@ -17,12 +17,13 @@ Readings of the paper fixed here (it does not say):
   generator of its own (:mod:`sdae.rng`).
 * **Corruption**: drawn afresh at every iteration (Vincent et al. 2010), unless
   ``fixed_noise`` corrupts the training set once, as the paper's "we manually added noise to
-  our train data set" can also be read.
+  our train data set" can also be read. With a range of levels (``noise_low``), each image's
+  level is drawn anew each time it is corrupted.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import torch
 from torch import nn
@@ -34,7 +35,7 @@ from sdae.errors import SdaeError
 from sdae.nn.augment import GREY28, finetune_transform
 from sdae.nn.loop import TrainingLoop, batch_indices
 from sdae.nn.models import Autoencoder, StackedAutoencoder, StackedClassifier
-from sdae.nn.noise import Buffers, corrupt
+from sdae.nn.noise import Buffers, corrupt, draw_levels
 from sdae.rng import Streams, streams
 
 
@@ -118,6 +119,7 @@ def train_autoencoder(
     *,
     desc: str = "autoencoder",
     progress: bool = False,
+    transform: Callable[[torch.Tensor], torch.Tensor] | None = None,
 ) -> list[float]:
     """Train ``model`` to reconstruct the clean ``x: [N, D]`` from its corruption.
 
@@ -125,27 +127,42 @@ def train_autoencoder(
     reconstruction of the corrupted input and the *clean* input (paper §IV.B). The noise
     comes from ``rng``'s stream ``noise``, the minibatch order from its stream ``batches``
     (a seed gives ``Streams(seed)``): the noise drawn for a given order of images does not
-    depend on the batch size. Returns the cost of every iteration.
+    depend on the batch size. With a range of levels (``settings.noise_low``) each image's
+    level comes from the stream ``noise-levels``, so the pixels' draws are those of one
+    level and still do not depend on the batch size. ``transform`` (``[B, D] -> [B, D']``,
+    e.g. random crops; not with ``fixed_noise``) makes each step's clean images from its
+    rows of ``x``. Returns the cost of every iteration.
     The untied, non-sparse case (the paper's) takes :func:`closed_form_step`.
     """
     s, rng = settings, streams(rng, device=str(x.device))
+    if transform is not None and s.fixed_noise:
+        raise SdaeError("fixed noise corrupts the training images once, whole; it cannot be "
+                        "used with a transform of each step's images (such as random crops)")
     noise_gen, batch_gen = rng.generator("noise"), rng.generator("batches")
+    level_gen = None if s.noise_low is None else rng.generator("noise-levels")
+
+    def level(n: int):  # the level of each of n images, or the one level
+        return s.noise_level if level_gen is None else draw_levels(n, s.noise_low,
+                                                                   s.noise_level, level_gen)
+
     by_hand = isinstance(model, Autoencoder) and not model.tied and not s.sparsity_weight
     loop = TrainingLoop([(list(model.parameters()), s.lr)], s.optimizer,
                         iterations=s.iterations, schedule=s.schedule, desc=desc,
                         progress=progress, lr_hint=f"lower the learning rate (now {s.lr})",
                         buffers=model.buffers())  # fmt: skip
-    fixed = corrupt(x, s.noise, s.noise_level, noise_gen) if s.fixed_noise else None
+    fixed = corrupt(x, s.noise, level(len(x)), noise_gen) if s.fixed_noise else None
     batches = batch_indices(len(x), s.batch_size, batch_gen)
     buffers = Buffers()  # one set of step-sized tensors for the whole run
     model.train()
     with loop:
         for i, idx in zip(range(s.iterations), batches):
             clean = x if idx is None else x[idx]
+            if transform is not None:
+                clean = transform(clean)
             if fixed is not None:
                 noisy = fixed if idx is None else fixed[idx]
             else:
-                noisy = corrupt(clean, s.noise, s.noise_level, noise_gen, buffers)
+                noisy = corrupt(clean, s.noise, level(len(clean)), noise_gen, buffers)
             mine = loop.shard(len(clean))  # under torchrun, this rank's rows of the step
             clean, noisy = clean[mine.rows], noisy[mine.rows]
             if by_hand:  # writes the gradients itself, in place: nothing to zero

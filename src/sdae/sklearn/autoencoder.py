@@ -48,10 +48,11 @@ class DenoisingAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
         Hidden units: the length of the codes.
     tied : bool, default=False
         ``W' = W^T`` (one weight matrix) instead of the paper's separate ``W, W'``.
-    noise : {"salt-and-pepper", "salt-and-pepper-fresh", "masking", "gaussian"}, \
+    noise : {"salt-and-pepper", "salt-and-pepper-fresh", "impulse", "masking", "gaussian"}, \
 default="salt-and-pepper"
         The training corruption (:mod:`sdae.nn.noise`): salt-and-pepper sets a feature to 1 or
-        to 0, each with probability ``noise_level`` (paper §IV.B); masking sets it to 0;
+        to 0, each with probability ``noise_level`` (paper §IV.B); impulse replaces it with
+        probability ``noise_level`` (the density), by 0 or 1 alike; masking sets it to 0;
         gaussian adds N(0, noise_level^2) and clips to [0, 1].
     noise_level : float, default=0.1
         In [0, 0.5] for salt-and-pepper, [0, 1] otherwise; 0 trains a plain autoencoder.
