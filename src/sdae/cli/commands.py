@@ -126,7 +126,8 @@ def cmd_classify(args, config) -> int:
 
 def cmd_denoise(args, config=None) -> int:
     s = denoise_files(args.files, args.model, args.out, add_noise=args.add_noise,
-                      seed=args.seed, device=args.device, overwrite=args.overwrite)  # fmt: skip
+                      seed=args.seed, device=args.device, overwrite=args.overwrite,
+                      reference=args.reference, progress=not args.quiet)  # fmt: skip
     out = Path(args.out).resolve()
     for record in s["files"]:
         for message in record["messages"]:
