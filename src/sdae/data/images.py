@@ -118,7 +118,8 @@ def _pixels(path: Path, img: Image.Image) -> tuple[np.ndarray, ImageInfo]:
     elif mode not in GREY + COLOUR and not mode.startswith("I;16"):
         img = img.convert("RGBA" if mode.endswith(("A", "a")) else "RGB")
         notes.append(f"{path} is {mode}; converted to {img.mode}")
-    alpha = np.asarray(img.getchannel("A")) if img.mode in ("LA", "La", "RGBA") else None
+    has_alpha = img.mode in ("LA", "La", "RGBA")
+    alpha = np.asarray(img.getchannel(img.getbands()[-1])) if has_alpha else None
     deep = img.mode.startswith("I")  # 16-bit (or 32-bit) integers: scaled by the 16-bit range
     if deep or img.mode == "F":
         x = np.clip(np.nan_to_num(np.asarray(img, np.float32) / (65535 if deep else 1)), 0, 1)
