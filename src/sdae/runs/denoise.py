@@ -39,14 +39,13 @@ from sdae.nn.convnets import MIN_SIDE
 from sdae.nn.noise import corrupt
 from sdae.nn.tiling import denoise_images, passes
 from sdae.rng import Streams, check_seed
-from sdae.runs.dae import denoise as reconstruct
 from sdae.runs.denoise_out import SHEET_COLUMNS, column_title, thumbnail, write_outputs, write_sheet
-from sdae.runs.references import reference_scores
 
 SUMMARY = "denoise.json"  # written last: a folder holding one is a finished denoise output
 
 
 DAE_CLASSES = ("Autoencoder", "ConvAutoencoder")
+MLP_BATCH = 1000  # images per call of the MLP
 
 
 GIVE_RUN = "give the --out folder of an `sdae dae` run, e.g. --model runs/dae"
@@ -210,6 +209,8 @@ def _one_file(path: Path, name: str, job: _Job, folder: Path, room: int):
     denoised = _apply(job.model, noisy, job.progress)
     scores = None
     if job.noise or job.reference is not None:
+        from sdae.runs.references import reference_scores  # scikit-image: only to score
+
         scores = [reference_scores(*images) for images in zip(truth, noisy, denoised)]
         record["scores"] = {m: {k: float(np.mean([s[m][k] for s in scores])) for k in scores[0][m]}
                             for m in scores[0]}  # fmt: skip
@@ -283,5 +284,8 @@ def _apply(model, images: np.ndarray, progress: bool) -> np.ndarray:
     if type(model).__name__ == "ConvAutoencoder":
         return denoise_images(model, images, progress=progress)
     device = next(model.parameters()).device
-    x = torch.from_numpy(np.ascontiguousarray(images).reshape(len(images), -1)).to(device)
-    return reconstruct(model, x)[1].float().cpu().numpy().reshape(images.shape)
+    flat = np.ascontiguousarray(images).reshape(len(images), -1)
+    with torch.inference_mode():
+        parts = [model.reconstruct(torch.from_numpy(flat[i : i + MLP_BATCH]).to(device))
+                 .float().cpu().numpy() for i in range(0, len(flat), MLP_BATCH)]  # fmt: skip
+    return np.concatenate(parts).reshape(images.shape)
