@@ -83,7 +83,7 @@ def add_denoise(sub) -> None:
         "was trained on its data (Fashion-MNIST: light garments on a black background, white 1\n"
         "and black 0; invert dark-on-light images first). A conv model (sdae dae --model conv)\n"
         "denoises every image whole at its own size, never resized (in overlapping tiles above\n"
-        "768x768); a grey model takes a colour image channel by channel; alpha is copied, 16-bit\n"
+        "512x512); a grey model takes a colour image channel by channel; alpha is copied, 16-bit\n"
         "stays 16-bit, EXIF orientation is applied. The MLP model denoises 28x28 images only\n"
         "(colour converted to grey); other sizes are refused for that file. Reads PNG, JPEG\n"
         "(and the other formats Pillow opens; one frame) and .npy arrays [H, W] or [N, H, W] of\n"

@@ -3,7 +3,7 @@
 Inputs are picture files and ``.npy`` arrays ``[H, W]`` or ``[N, H, W]``
 (:func:`sdae.data.images.read_images`). A conv model (:class:`ConvAutoencoder`) denoises each
 image whole, at its own size, never resized (:func:`sdae.nn.tiling.denoise_image`: in
-overlapping tiles above 768x768 pixels); a grey model takes a colour image channel by
+overlapping tiles above 512x512 pixels); a grey model takes a colour image channel by
 channel, alpha is copied. The paper's MLP (:class:`Autoencoder`, 784 inputs) knows only 28x28
 images: any other size is refused for that file, and a colour image is converted to grey (as
 before). A file that cannot be read or denoised is recorded with its one-line error and the
