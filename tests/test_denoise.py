@@ -96,13 +96,19 @@ def test_npy_keeps_shape_and_dtype(tmp_path, run_dir, garments, capsys):
     assert Image.open(tmp_path / "out" / "many.png").size == (5 * 28, 28)  # one row
 
 
-def test_other_sizes_are_resized_back_with_a_warning(tmp_path, run_dir, garments, capsys):
-    path = png(tmp_path / "big.png", np.kron(garments[2], np.ones((2, 3), np.uint8)))  # 84x56
-    code, _, stderr = denoise(capsys, run_dir, tmp_path / "out", path)
-    assert code == 0
-    assert stderr == [f"sdae: warning: {path} is 84x56; resized to 28x28 to denoise and back "
-                      "to 84x56"]  # fmt: skip
-    assert Image.open(tmp_path / "out" / "big.png").size == (84, 56)
+def test_the_mlp_refuses_other_sizes_and_denoises_the_rest(tmp_path, run_dir, garments, capsys):
+    big = png(tmp_path / "big.png", np.kron(garments[2], np.ones((2, 3), np.uint8)))  # 84x56
+    good = png(tmp_path / "good.png", garments[0])
+    np.save(tmp_path / "arr.npy", np.zeros((2, 30, 30), np.uint8))
+    code, _, stderr = denoise(capsys, run_dir, tmp_path / "out", big, good, tmp_path / "arr.npy")
+    assert code == 1
+    assert stderr == [f"sdae: error: {big} is 84x56; the MLP DAE denoises 28x28 images only: "
+                      "train a conv model (sdae dae --model conv) and pass it with --model",
+                      f"sdae: error: {tmp_path / 'arr.npy'} is 30x30; the MLP DAE denoises "
+                      "28x28 images only: train a conv model (sdae dae --model conv) and pass "
+                      "it with --model"]  # fmt: skip
+    assert Image.open(tmp_path / "out" / "good.png").size == (28, 28)
+    assert not (tmp_path / "out" / "big.png").exists()
 
 
 def test_sixteen_bit_png_stays_sixteen_bit(tmp_path, run_dir, garments, capsys):
@@ -125,7 +131,7 @@ def _broken(tmp_path, kind, pixels):
     elif kind == "pickle":
         path.write_bytes(pickle.dumps({"x": 1}))
     elif kind != "missing":
-        bad = {"shape": np.zeros((3, 28, 29), np.uint8), "dtype": np.zeros((28, 28), np.int64),
+        bad = {"shape": np.zeros((2, 3, 28, 28), np.uint8), "dtype": np.zeros((28, 28), np.int64),
                "range": np.full((28, 28), 2.0), "nan": np.full((28, 28), np.nan),
                "objects": np.array([None] * 4, dtype=object)}[kind]  # fmt: skip
         np.save(path, bad, allow_pickle=True)
@@ -139,7 +145,8 @@ def _broken(tmp_path, kind, pixels):
     ("npz", "an .npz archive"),
     ("pickle", "not a valid .npy file"),
     ("objects", "not a valid .npy file"),
-    ("shape", "a .npy array of uint8 [3, 28, 29]; give uint8 (0-255) or float (0-1) images"),
+    ("shape", "a .npy array of uint8 [2, 3, 28, 28]; give uint8 (0-255) or float (0-1) images "
+              "of shape [H, W] or [N, H, W]"),
     ("dtype", "a .npy array of int64 [28, 28]"),
     ("range", "float images must be in [0, 1] (white 1, black 0), found values from 2 to 2"),
     ("nan", "found NaN"),

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from sdae.cli.denoising import cmd_denoise
 from sdae.config.flags import format_config
 from sdae.data.fashion_mnist import load_fashion_mnist
 from sdae.data.sizes import parse_image_size
@@ -27,7 +28,6 @@ from sdae.reproduce.runner import reproduce
 from sdae.rng import check_seed
 from sdae.runs.baseline import run_baseline
 from sdae.runs.dae import run_dae
-from sdae.runs.denoise import SUMMARY, denoise_files
 from sdae.runs.encode import encode_source
 from sdae.runs.sae import run_sae
 from sdae.runs.semi import run_semi
@@ -128,25 +128,6 @@ def cmd_classify(args, config) -> int:
           f"test ({m['n_test']}) {m['test_accuracy']:.4f}  trained in {m['train_seconds']:.1f} s")
     print(f"results in {Path(args.out).resolve()}")
     return 0
-
-
-def cmd_denoise(args, config=None) -> int:
-    s = denoise_files(args.files, args.model, args.out, add_noise=args.add_noise,
-                      seed=args.seed, device=args.device, overwrite=args.overwrite)  # fmt: skip
-    out = Path(args.out).resolve()
-    for record in s["files"]:
-        for message in record["messages"]:
-            print(f"sdae: {message}", file=sys.stderr)
-        if record["error"] is not None:
-            print(f"sdae: error: {record['error']}", file=sys.stderr)
-        for name in [] if args.quiet else record["outputs"]:
-            print(f"wrote {out / name}")
-    if not s["written"]:
-        print(f"sdae: no file could be read; nothing written to {out}", file=sys.stderr)
-    elif not args.quiet:
-        sheet = f"sheet in {out / s['sheet']}; " if s["sheet"] else ""
-        print(f"{sheet}summary in {out / SUMMARY}")
-    return 1 if s["failed"] else 0
 
 
 def cmd_encode(args, config=None) -> int:

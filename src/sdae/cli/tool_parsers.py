@@ -81,33 +81,43 @@ def add_denoise(sub) -> None:
         "denoise", help="denoise your own images with a trained `sdae dae` model",
         formatter_class=argparse.RawDescriptionHelpFormatter,
         description="Denoise your own images with the autoencoder of an `sdae dae` run. The model\n"
-        "was trained on Fashion-MNIST: light garments on a black background, 28x28, white 1 and\n"
-        "black 0; invert dark-on-light images first. Reads PNG and JPEG (colour is converted to\n"
-        "grayscale; other sizes are resized to 28x28 and the result back) and .npy arrays\n"
-        "[28, 28] or [N, 28, 28] of uint8 (0-255) or float (0-1). Writes <name>.png (and\n"
+        "was trained on its data (Fashion-MNIST: light garments on a black background, white 1\n"
+        "and black 0; invert dark-on-light images first). A conv model (sdae dae --model conv)\n"
+        "denoises every image whole at its own size, never resized (in overlapping tiles above\n"
+        "512x512); a grey model takes a colour image channel by channel; alpha is copied, 16-bit\n"
+        "stays 16-bit, EXIF orientation is applied. The MLP model denoises 28x28 images only\n"
+        "(colour converted to grey); other sizes are refused for that file. Reads PNG, JPEG\n"
+        "(and the other formats Pillow opens; one frame) and .npy arrays [H, W] or [N, H, W] of\n"
+        "uint8 (0-255) or float (0-1). Writes <name>.png (the input's size and mode; and\n"
         "<name>.npy for an array, same shape and dtype), sheet.png (input beside denoised, first\n"
-        "16 images) and denoise.json into --out.",
+        "16 images) and denoise.json into --out. With --add-noise or --reference, denoise.json\n"
+        "and the sheet give the PSNR and SSIM of the noisy input, a 3x3 median, the adaptive\n"
+        "median and sdae against the clean image.",
         epilog="example:\n"
-        "  sdae dae --out runs/dae\n"
-        "  sdae denoise shirt.png photos/*.jpg --model runs/dae --out runs/denoised\n"
-        "  sdae denoise images.npy --model runs/dae --add-noise 0.3 --out runs/demo\n\n"
-        "exit status: 0 all denoised; 1 some file could not be read (the others are written);\n"
-        "2 bad arguments, model or --out (nothing written)",
+        "  sdae dae --model conv --out runs/conv\n"
+        "  sdae denoise photo.png scans/*.jpg --model runs/conv --out runs/denoised\n"
+        "  sdae denoise photo.png --model runs/conv --add-noise 0.1 --out runs/demo\n"
+        "  sdae denoise noisy.png --reference clean.png --model runs/conv --out runs/scored\n\n"
+        "exit status: 0 all denoised; 1 some file could not be read or denoised (the others\n"
+        "are written); 2 bad arguments, model, --reference or --out (nothing written)",
     )  # fmt: skip
     p.add_argument("files", nargs="+", metavar="FILE", help="PNG, JPEG or .npy files")
     p.add_argument("--model", required=True, metavar="RUN_DIR",
                    help="the --out folder of an `sdae dae` run (holds model.safetensors)")
     p.add_argument("--out", default="runs/denoised", help="output folder (default: %(default)s)")
     p.add_argument("--add-noise", type=float, default=0.0, metavar="P",
-                   help="corrupt the images first with the run's training noise at level P (0 "
-                   "to 0.5 for salt-and-pepper), to demonstrate; also writes <name>-noisy.png "
-                   "(default: 0, none)")
+                   help="corrupt the images first (at full size) with the run's training noise "
+                   "at level P (0 to 0.5 for salt-and-pepper), to demonstrate and score; also "
+                   "writes <name>-noisy.png (default: 0, none)")
+    p.add_argument("--reference", metavar="CLEAN",
+                   help="the clean version of the one FILE (same size): score the results "
+                   "against it")
     p.add_argument("--seed", type=int, default=0, help="seed of --add-noise (default: 0)")
     p.add_argument("--device", default="cpu", help="cpu or cuda (default: %(default)s)")
     p.add_argument("--overwrite", action="store_true",
                    help="replace an earlier `sdae denoise` output in --out")
     p.add_argument("--quiet", action="store_true",
-                   help="print only notes, warnings and errors")  # fmt: skip
+                   help="print only notes, warnings and errors (no progress bar)")  # fmt: skip
 
 
 def add_encode(sub) -> None:

@@ -74,6 +74,36 @@ def image_rows(path, rows: dict[str, np.ndarray], title: str, col_titles=None,
     return _save(fig, path)
 
 
+def image_sheet(path, columns: Sequence[tuple[str, dict[str, np.ndarray]]], title: str,
+                cell: float = 1.3) -> Path:  # fmt: skip
+    """One column per image, one row per named version of it (e.g. original / noisy /
+    denoised): ``columns`` of ``(title, {row name: image})``, each image ``[h, w]`` grey or
+    ``[h, w, 3]`` colour in [0, 1] (downscaled for display by the caller). Every image keeps
+    its aspect: a column is as wide as its image at ``cell`` inches high (within 0.4 to 3
+    times that); titles may run over several lines, and the layout makes room for them and
+    for the figure's title."""
+    names = list(columns[0][1])
+    ratios = [float(np.clip(im.shape[1] / im.shape[0], 0.4, 3.0))
+              for im in (next(iter(rows.values())) for _, rows in columns)]  # fmt: skip
+    lines = max(t.count("\n") + 1 for t, _ in columns)
+    size = (max(cell * sum(ratios) + 0.9, 4.5), cell * len(names) + 0.55 + 0.13 * lines)
+    fig = plt.figure(figsize=size, layout="constrained")
+    grid = fig.add_gridspec(len(names), len(columns), width_ratios=ratios)
+    for c, (col_title, rows) in enumerate(columns):
+        for r, name in enumerate(names):
+            ax = fig.add_subplot(grid[r, c])
+            img = np.clip(rows[name], 0, 1)
+            ax.imshow(img, cmap="gray" if img.ndim == 2 else None, vmin=0, vmax=1)
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if c == 0:
+                ax.set_ylabel(name, fontsize=9)
+            if r == 0:
+                ax.set_title(col_title, fontsize=7)
+    fig.suptitle(title, fontsize=10)
+    return _save(fig, path)
+
+
 def confusion(path, matrix: np.ndarray, class_names: Sequence[str], title: str) -> Path:
     """Confusion matrix: rows true class, columns predicted, counts in the cells."""
     fig, ax = plt.subplots(figsize=(6.4, 5.6))

@@ -108,6 +108,13 @@ class ConvAutoencoder(nn.Module):
         else:
             img = torch.cat([as_nchw(x, self.image_shape),
                              as_nchw(suspect.to(x.dtype), self.image_shape)], 1)  # fmt: skip
+        return flat(self._body(img))
+
+    def _body(self, img: torch.Tensor) -> torch.Tensor:
+        """The U-Net on ``img: [N, 2 C, H, W]`` (the pixels' channels, then their suspect
+        flags), padded to multiples of 4 (edge pixels repeated) and cropped back: logits
+        ``[N, C, H, W]``."""
+        h, w = img.shape[-2:]
         pad = (0, -w % 4, 0, -h % 4)
         if any(pad):
             img = F.pad(img, pad, mode="replicate")
@@ -116,7 +123,7 @@ class ConvAutoencoder(nn.Module):
         b = self.bottom(F.max_pool2d(e2, 2))
         d2 = self.dec2(torch.cat([self.up2(b), e2], 1))
         d1 = self.dec1(torch.cat([self.up1(d2), e1], 1))
-        return flat(self.head(d1)[:, :, :h, :w])
+        return self.head(d1)[:, :, :h, :w]
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Reconstruction logits ``[N, D]``; a copied pixel's logit is ``logit(x)``, so its
@@ -133,6 +140,22 @@ class ConvAutoencoder(nn.Module):
         suspect = self.suspect(x)
         z = torch.sigmoid(self._net_logits(x, suspect))
         return torch.where(suspect, z, x) if self.passthrough else z
+
+    @torch.no_grad()
+    def denoise_nchw(self, img: torch.Tensor) -> torch.Tensor:
+        """The denoised images ``[N, C, H, W]`` in [0, 1] of ``img: [N, C, H, W]`` in [0, 1]
+        of any size (``C`` the model's channels): the fully convolutional network run at the
+        images' own size, whatever ``image_shape`` it was trained at (:meth:`reconstruct`'s
+        result for images of that shape). Copied pixels exactly as given."""
+        if img.dim() != 4 or img.shape[1] != self.image_shape[2]:
+            raise ValueError(f"expected a [N, {self.image_shape[2]}, H, W] batch, got "
+                             f"{list(img.shape)}")  # fmt: skip
+        suspect = self.suspect(img)
+        x = torch.cat([img, suspect.to(img.dtype)], 1)
+        if x.device.type == "cpu":  # channels-last convolutions: ~1.8x faster on CPU here
+            x = x.contiguous(memory_format=torch.channels_last)
+        z = torch.sigmoid(self._body(x))
+        return torch.where(suspect, z, img) if self.passthrough else z
 
 
 @dataclass(frozen=True)

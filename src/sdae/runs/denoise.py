@@ -1,10 +1,18 @@
 """Denoising a user's own images with a trained denoising autoencoder (``sdae denoise``).
 
-Inputs are PNG / JPEG files (any mode: colour is converted to grayscale, 16-bit is scaled by
-its range, any size is resized to 28x28 and the result back) and ``.npy`` arrays ``[28, 28]``
-or ``[N, 28, 28]`` of uint8 (0-255) or float (0-1). Pixels follow Fashion-MNIST: white 1,
-black 0 (light garments on a black background). A file that cannot be read is recorded with
-its error and the others are still denoised; a bad model or ``--out`` fails before any write.
+Inputs are picture files and ``.npy`` arrays ``[H, W]`` or ``[N, H, W]``
+(:func:`sdae.data.images.read_images`). A conv model (:class:`ConvAutoencoder`) denoises each
+image whole, at its own size, never resized (:func:`sdae.nn.tiling.denoise_image`: in
+overlapping tiles above 512x512 pixels); a grey model takes a colour image channel by
+channel, alpha is copied. The paper's MLP (:class:`Autoencoder`, 784 inputs) knows only 28x28
+images: any other size is refused for that file, and a colour image is converted to grey (as
+before). A file that cannot be read or denoised is recorded with its one-line error and the
+others are still denoised; a bad model, ``--reference`` or ``--out`` fails before any write.
+
+With ``add_noise`` the images are corrupted first, at full size, by the run's training noise;
+with ``add_noise`` or a clean ``reference`` image each file's record holds the ``scores``
+(PSNR, SSIM) of the noisy input, the 3x3 median, the adaptive median and sdae
+(:func:`sdae.runs.references.reference_scores`).
 
 Everything is written into a staging folder beside ``out`` and swapped into place at the end
 (as :func:`sdae.io.outputs.staged_dir`): ``<name>.png`` (and ``<name>.npy`` for an array),
@@ -13,7 +21,7 @@ Everything is written into a staging folder beside ``out`` and swapped into plac
 
 from __future__ import annotations
 
-import math
+import dataclasses
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -23,25 +31,26 @@ import torch
 from PIL import Image
 
 from sdae.config.checks import check_noise
-from sdae.data.images import SIDE, ImageInfo, read_images, resize
+from sdae.data.images import SIDE, ImageInfo, read_images
 from sdae.errors import SdaeError
-from sdae.io import figures
 from sdae.io.checkpoints import load_model
-from sdae.io.outputs import atomic_write, check_out_dir, read_json, staged_dir, write_json
+from sdae.io.outputs import check_out_dir, read_json, staged_dir, write_json
+from sdae.nn.convnets import MIN_SIDE
 from sdae.nn.noise import corrupt
+from sdae.nn.tiling import denoise_images, passes
 from sdae.rng import Streams, check_seed
-from sdae.runs.dae import denoise as reconstruct
+from sdae.runs.denoise_out import SHEET_COLUMNS, column_title, thumbnail, write_outputs, write_sheet
 
 SUMMARY = "denoise.json"  # written last: a folder holding one is a finished denoise output
 
 
-SHEET_COLUMNS = 16
-
-
 DAE_CLASSES = ("Autoencoder", "ConvAutoencoder")
+MLP_BATCH = 1000  # images per call of the MLP
 
 
 GIVE_RUN = "give the --out folder of an `sdae dae` run, e.g. --model runs/dae"
+MLP_ONLY_28 = ("the MLP DAE denoises 28x28 images only: train a conv model (sdae dae --model "
+               "conv) and pass it with --model")  # fmt: skip
 
 
 def load_denoiser(run_dir: str | Path, device: str = "cpu") -> tuple[torch.nn.Module, dict]:
@@ -60,8 +69,8 @@ def load_denoiser(run_dir: str | Path, device: str = "cpu") -> tuple[torch.nn.Mo
     kind = type(model).__name__
     if kind not in DAE_CLASSES or (kind == "Autoencoder" and model.n_in != SIDE * SIDE):
         what = f"an Autoencoder of {model.n_in} inputs" if kind == "Autoencoder" else f"a {kind}"
-        raise SdaeError(f"--model {run_dir} holds {what}, not a denoising autoencoder of 28x28 "
-                        f"images; {GIVE_RUN}")  # fmt: skip
+        raise SdaeError(f"--model {run_dir} holds {what}, not a denoising autoencoder; "
+                        f"{GIVE_RUN}")  # fmt: skip
     if not isinstance(config, dict) and (run_dir / "config.json").is_file():
         config = read_json(run_dir / "config.json")
     return model, config if isinstance(config, dict) else {}
@@ -91,35 +100,61 @@ def output_names(files: Sequence[str | Path]) -> list[str]:
     return names
 
 
+@dataclasses.dataclass
+class _Job:
+    model: torch.nn.Module
+    noise: tuple | None  # (kind, level, generator) with --add-noise
+    reference: tuple[np.ndarray, ImageInfo, Path] | None  # the clean image of --reference
+    progress: bool
+
+
 def denoise_files(files: Sequence[str | Path], run_dir: str | Path, out: str | Path, *,
                   add_noise: float = 0.0, seed: int = 0, device: str = "cpu",
-                  overwrite: bool = False) -> dict[str, Any]:  # fmt: skip
+                  overwrite: bool = False, reference: str | Path | None = None,
+                  progress: bool = False) -> dict[str, Any]:  # fmt: skip
     """Denoise every file with the DAE of ``run_dir`` into the folder ``out``.
 
     With ``add_noise`` > 0 the images are first corrupted by the run's training noise kind
-    (seeded by ``seed``, stream ``denoise-noise``). Returns the summary written to
-    ``denoise.json``: per file ``outputs`` (names in ``out``), ``messages`` (notes and
-    warnings) and ``error`` (None, or the line saying why it was skipped); ``failed`` counts
-    the errors. Bad arguments, model or ``out`` raise :class:`SdaeError` before any write.
+    (seeded by ``seed``, stream ``denoise-noise``). ``reference``: the clean version of the
+    one file given, to score against. Returns the summary written to ``denoise.json``: per
+    file ``outputs`` (names in ``out``), ``messages`` (notes), ``error`` (None, or the line
+    saying why it was skipped) and ``scores`` (None without a clean image); ``failed`` counts
+    the errors. Bad arguments, model, reference or ``out`` raise :class:`SdaeError` before
+    any write. ``progress``: a bar over the tiles of a large image, on stderr.
     """
     check_seed(seed, "--seed")
     model, config = load_denoiser(run_dir, device)
     kind, level = training_noise(config)
     if add_noise != 0:
         check_noise(kind, add_noise, "--add-noise")
+    clean = None if reference is None else read_reference(reference, files)
     rules = {"result": SUMMARY, "marker": SUMMARY, "what": "denoise output"}
     overwrite = overwrite or had_failures(out)  # a corrected re-run replaces a failed one
     check_out_dir(out, overwrite, **rules)
     noise = (kind, add_noise, Streams(seed).generator("denoise-noise")) if add_noise else None
     summary = {"model": str(Path(run_dir).resolve()), "model_class": type(model).__name__,
                "noise": kind, "noise_level": level, "add_noise": add_noise, "seed": seed,
+               "reference": None if reference is None else str(Path(reference).resolve()),
                "device": device, "files": [], "sheet": None, "failed": 0,
                "written": True}  # fmt: skip
     try:
-        _denoise_into(out, overwrite, rules, files, model, noise, kind, summary)
+        _denoise_into(out, overwrite, rules, files, _Job(model, noise, clean, progress), summary)
     except NothingDenoised:  # every file failed: --out is left as it was
         summary["written"] = False
     return summary
+
+
+def read_reference(reference: str | Path, files: Sequence) -> tuple:
+    """The clean image of ``--reference``: ``(images, info, path)``; one line if unreadable
+    or if more than one file is to be denoised."""
+    if len(files) != 1:
+        raise SdaeError(f"--reference {reference} is the clean version of one image: give one "
+                        f"input file with it, not {len(files)}")  # fmt: skip
+    try:
+        images, info = read_images(reference)
+    except SdaeError as exc:
+        raise SdaeError(f"--reference {exc}") from None
+    return images, info, Path(reference)
 
 
 class NothingDenoised(Exception):
@@ -134,108 +169,123 @@ def had_failures(out: str | Path) -> bool:
         return False
 
 
-def _denoise_into(out, overwrite, rules, files, model, noise, kind, summary) -> None:
+def _denoise_into(out, overwrite, rules, files, job: _Job, summary) -> None:
     with staged_dir(out, overwrite, **rules) as stage:
-        shown = []  # (title, clean, noisy, denoised) of each image, for the sheet
+        shown = []  # (title, {row: thumbnail}) of each image, for the sheet
         for path, name in zip(files, output_names(files)):
-            record, images = _one_file(Path(path), name, model, stage, noise)
+            record, columns = _one_file(Path(path), name, job, stage, SHEET_COLUMNS - len(shown))
             summary["files"].append(record)
-            for i, columns in enumerate(zip(*images or ())):
-                shown.append((f"{name}[{i}]" if len(images[0]) > 1 else name, *columns))
+            shown += columns
         if shown:
-            summary["sheet"] = write_sheet(stage / "sheet.png", shown[:SHEET_COLUMNS], noise, kind)
+            summary["sheet"] = write_sheet(stage / "sheet.png", shown, _sheet_title(job))
         summary["failed"] = sum(r["error"] is not None for r in summary["files"])
         if summary["failed"] == len(summary["files"]):
             raise NothingDenoised
         write_json(stage / SUMMARY, summary)
 
 
-def _one_file(path: Path, name: str, model, folder: Path, noise):
-    """Read, (corrupt,) denoise and write one file: ``(record, (clean, noisy, denoised) or
-    None)``, each ``[N, 28, 28]``; a file that cannot be read gets its error in the record."""
-    record = {"input": str(path), "outputs": [], "messages": [], "error": None}
+def _sheet_title(job: _Job) -> str:
+    if job.noise:
+        return f"denoised ({job.noise[0]} {job.noise[1]} added; PSNR against the original)"
+    if job.reference is not None:
+        return f"denoised (PSNR against {job.reference[2].name})"
+    return "input and denoised"
+
+
+def _one_file(path: Path, name: str, job: _Job, folder: Path, room: int):
+    """Read, fit to the model, (corrupt,) denoise, score and write one file: ``(record,
+    sheet columns)``; a file that cannot be read or denoised gets its error in the record."""
+    record = {"input": str(path), "size": None, "outputs": [], "messages": [], "error": None,
+              "scores": None}  # fmt: skip
     try:
         clean, info = read_images(path)
+        clean, info = fit_to_model(path, clean, info, job.model, record["messages"])
+        truth = clean if job.reference is None else _matched(path, clean, info, job.reference)
     except SdaeError as exc:
         record["error"] = str(exc)
-        return record, None
-    if info.colour:
-        record["messages"].append(f"note: {path} is in colour; converted to grayscale")
-    if info.resized:
-        w, h = info.size
-        record["messages"].append(f"warning: {path} is {w}x{h}; resized to 28x28 to denoise "
-                                  f"and back to {w}x{h}")  # fmt: skip
-    noisy, denoised = denoise(model, clean, noise)
+        return record, []
+    record["size"] = list(info.size)
+    noisy = _corrupt(clean, job.noise)
+    denoised = _apply(job.model, noisy, job.progress)
+    scores = None
+    if job.noise or job.reference is not None:
+        from sdae.runs.references import reference_scores  # scikit-image: only to score
+
+        scores = [reference_scores(*images) for images in zip(truth, noisy, denoised)]
+        record["scores"] = {m: {k: float(np.mean([s[m][k] for s in scores])) for k in scores[0][m]}
+                            for m in scores[0]}  # fmt: skip
     record["outputs"] = write_outputs(folder, name, info, denoised,
-                                      noisy if noise else None)  # fmt: skip
-    return record, (clean, noisy, denoised)
-
-
-def denoise(model, images: np.ndarray, noise=None, batch: int = 1024):
-    """``images: [N, 28, 28]`` in [0, 1] -> ``(noisy, denoised)``, both ``[N, 28, 28]``;
-    ``noisy`` is ``images`` itself unless ``noise = (kind, level, generator)``."""
-    device = next(model.parameters()).device
-    x = torch.from_numpy(images.reshape(len(images), -1)).to(device)
-    if noise is not None:
-        x = corrupt(x, *noise)
-
-    y = reconstruct(model, x, batch=batch)[1]
-    return (x.cpu().numpy().reshape(images.shape), y.float().cpu().numpy().reshape(images.shape))
-
-
-def write_outputs(folder: Path, name: str, info: ImageInfo, denoised: np.ndarray,
-                  noisy: np.ndarray | None = None) -> list[str]:  # fmt: skip
-    """Write one file's results (``[N, 28, 28]``) as the input was: an image of its size and
-    bit depth, or an array of its shape and dtype plus a PNG grid. Returns the names."""
-    written = []
-    if info.kind == "npy":
-        arr = _to_bits(denoised, "uint8") if info.dtype == "uint8" else denoised
-        written.append(_save_npy(folder / f"{name}.npy", arr.reshape(info.shape)))
-    written.append(_save_png(folder / f"{name}.png", _picture(denoised, info)))
-    if noisy is not None:
-        written.append(_save_png(folder / f"{name}-noisy.png", _picture(noisy, info)))
-    return written
-
-
-def _picture(images: np.ndarray, info: ImageInfo) -> np.ndarray:
-    """``[N, 28, 28]`` as one 2-D integer picture: the input's size and depth, or a grid."""
-    if info.kind == "image":
-        return _to_bits(resize(images[0], info.size), info.dtype)
-    n = len(images)
-    cols = min(n, max(SHEET_COLUMNS, math.ceil(math.sqrt(n))))
-    grid = np.zeros((math.ceil(n / cols) * cols, SIDE, SIDE), np.float32)
-    grid[:n] = images
-    grid = grid.reshape(-1, cols, SIDE, SIDE).transpose(0, 2, 1, 3).reshape(-1, cols * SIDE)
-    return _to_bits(grid, "uint8")
-
-
-def _to_bits(x: np.ndarray, dtype: str) -> np.ndarray:
-    top = np.iinfo(dtype).max
-    return np.clip(np.round(x * top), 0, top).astype(dtype)
-
-
-def _save_png(path: Path, picture: np.ndarray) -> str:
-
-    atomic_write(path, lambda tmp: Image.fromarray(picture).save(tmp, format="PNG"))
-    return path.name
-
-
-def _save_npy(path: Path, arr: np.ndarray) -> str:
-    def write(tmp: Path) -> None:
-        with open(tmp, "wb") as f:  # a file object: np.save would add ".npy" to a name
-            np.save(f, arr, allow_pickle=False)
-
-    atomic_write(path, write)
-    return path.name
-
-
-def write_sheet(path: Path, shown: list, noise, kind: str) -> str:
-    """Columns ``(title, clean, noisy, denoised)`` (each ``[28, 28]``) as rows input /
-    denoised, or original / noisy / denoised with ``noise``; returns the file's name."""
-    titles, clean, noisy, denoised = zip(*shown)
-    rows = {"original": clean, "noisy": noisy} if noise else {"input": clean}
+                                      noisy if job.noise else None)  # fmt: skip
+    rows = {"original": truth, "noisy": noisy} if job.noise else {"input": noisy}
+    if job.reference is not None:
+        rows = {"reference": truth, "noisy" if job.noise else "input": noisy}
     rows["denoised"] = denoised
-    rows = {k: np.stack(v).reshape(len(v), -1) for k, v in rows.items()}
-    title = f"denoised ({kind} {noise[1]} added)" if noise else "input and denoised"
-    figures.image_rows(path, rows, title, [t if len(t) <= 12 else t[:11] + "…" for t in titles])
-    return path.name
+    columns = []
+    for i in range(min(room, len(clean))):
+        title = column_title(f"{name}[{i}]" if len(clean) > 1 else name, scores and scores[i])
+        columns.append((title, {k: thumbnail(v[i]) for k, v in rows.items()}))
+    return record, columns
+
+
+def fit_to_model(path: Path, images: np.ndarray, info: ImageInfo, model, messages: list
+                 ) -> tuple[np.ndarray, ImageInfo]:  # fmt: skip
+    """``images`` as ``model`` takes them, or one :class:`SdaeError` line saying why it
+    cannot: the MLP only 28x28 grey (colour converted, with a note), a conv model at least
+    8 pixels a side and channels it can match. Notes go to ``messages``."""
+    w, h = info.size
+    if type(model).__name__ == "Autoencoder":
+        if (w, h) != (SIDE, SIDE):
+            raise SdaeError(f"{path} is {w}x{h}; {MLP_ONLY_28}")
+        if info.colour:
+            messages.append(f"note: {path} is in colour; converted to grayscale")
+            rgb = np.round(images * 255).astype(np.uint8)
+            images = np.stack([np.asarray(Image.fromarray(x).convert("L")) for x in rgb])
+            images = images.astype(np.float32) / 255
+        return images, dataclasses.replace(info, colour=False, alpha=None)
+    messages += [f"note: {note}" for note in info.notes]
+    if min(w, h) < MIN_SIDE:
+        raise SdaeError(f"{path} is {w}x{h}, under {MIN_SIDE} pixels a side: too small for the "
+                        "conv DAE (its two 2x2 poolings); give a larger image")  # fmt: skip
+    channels, c = (3 if info.colour else 1), model.image_shape[2]
+    try:
+        how = passes(model, channels)[0][1]
+    except ValueError as exc:
+        raise SdaeError(f"{path} has {channels} channel(s): {exc}; use a model trained on such "
+                        "images") from None  # fmt: skip
+    if how == "per channel":
+        messages.append(f"note: {path} is in colour; the grey model denoises each channel on "
+                        "its own")  # fmt: skip
+    elif how == "grey in every channel":
+        messages.append(f"note: {path} is grey; the {c}-channel model sees it in every channel "
+                        "and the output is their mean")  # fmt: skip
+    return images, info
+
+
+def _matched(path: Path, images: np.ndarray, info: ImageInfo, reference) -> np.ndarray:
+    """The reference's images, refused in one line unless they match ``images``."""
+    ref, ref_info, ref_path = reference
+    if ref.shape != images.shape:
+        raise SdaeError(f"{path} is {info.describe()} but --reference {ref_path} is "
+                        f"{ref_info.describe()}; give the clean version of the same image")
+    return ref
+
+
+def _corrupt(images: np.ndarray, noise) -> np.ndarray:
+    """``images`` (any shape ``[N, ...]``) corrupted whole by ``noise = (kind, level,
+    generator)`` (each image flattened, channels last), or themselves without noise."""
+    if noise is None:
+        return images
+    x = torch.from_numpy(np.ascontiguousarray(images).reshape(len(images), -1))
+    return corrupt(x, *noise).numpy().reshape(images.shape)
+
+
+def _apply(model, images: np.ndarray, progress: bool) -> np.ndarray:
+    """``model``'s denoising of ``images`` (``[N, H, W]`` or ``[N, H, W, C]``), float32."""
+    if type(model).__name__ == "ConvAutoencoder":
+        return denoise_images(model, images, progress=progress)
+    device = next(model.parameters()).device
+    flat = np.ascontiguousarray(images).reshape(len(images), -1)
+    with torch.inference_mode():
+        parts = [model.reconstruct(torch.from_numpy(flat[i : i + MLP_BATCH]).to(device))
+                 .float().cpu().numpy() for i in range(0, len(flat), MLP_BATCH)]  # fmt: skip
+    return np.concatenate(parts).reshape(images.shape)
