@@ -43,3 +43,16 @@ def smoke(tmp_path_factory, fmnist):
     out = tmp_path_factory.mktemp("rep") / "smoke"
     doc = reproduce("smoke", 1, out, quiet=True)
     return out, doc
+
+
+@pytest.fixture
+def one_thread():
+    """Tiny convolutions: one thread is ~10x faster than two on a busy 2-core machine (the
+    second thread waits for a core at every layer). Modules opt in with
+    ``pytestmark = pytest.mark.usefixtures("one_thread")``."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)

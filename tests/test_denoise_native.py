@@ -31,14 +31,7 @@ def tiny(width=2, passthrough=True, channels=1, seed=0):
     return model
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Tiny convolutions: one thread is ~10x faster than two on a busy 2-core machine (the
-    second thread waits for a core at every layer)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.fixture(scope="module")

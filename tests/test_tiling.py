@@ -31,14 +31,7 @@ def photo(h, w, channels=0, seed=0):
     return img
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Tiny convolutions: one thread is ~10x faster than two on a busy 2-core machine (the
-    second thread waits for a core at every layer)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 def test_the_receptive_radius_is_what_the_tiling_assumes():
     """The gradient of single output pixels of the U-Net (its ReLUs made linear, so that no
