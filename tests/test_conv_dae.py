@@ -11,7 +11,7 @@ from sdae.config.flags import from_flags
 from sdae.config.training import AutoencoderTraining
 from sdae.errors import SdaeError
 from sdae.io.checkpoints import describe, load_model, save_model
-from sdae.nn.convnets import ConvAutoencoder
+from sdae.nn.convnets import ConvAutoencoder, adaptive_mean
 from sdae.nn.models import seeded
 from sdae.nn.noise import corrupt
 from sdae.nn.training import reconstruction_cost, train_autoencoder
@@ -91,6 +91,8 @@ def test_conv_flags_take_the_conv_training_unless_told_otherwise():
     ({"model": "conv", "tied": True}, "--tied is a setting of the MLP DAE"),
     ({"model": "conv", "width": 0}, "--width must be a whole number >= 1"),
     ({"model": "conv", "schedule": "step"}, "unknown --schedule 'step'"),
+    ({"prefill": True}, "--prefill starts the conv DAE"),
+    ({"model": "conv", "prefill": True, "noise": "gaussian"}, "--prefill starts the conv DAE"),
 ])  # fmt: skip
 def test_bad_conv_settings_are_one_line(flags, message):
     with pytest.raises(SdaeError, match=message):
@@ -125,3 +127,38 @@ def test_short_conv_run_beats_the_noisy_input(tmp_path, fmnist):
     model, config = load_model(out / "model.safetensors")
     assert isinstance(model, ConvAutoencoder) and config["model"] == "conv"
     assert (out / "reconstructions.png").stat().st_size > 0
+
+
+def test_the_adaptive_mean_by_hand():
+    """Each pixel's estimate: the mean of the clean pixels of its 3x3 window, else of its 5x5,
+    else of its 7x7, else 0.5; the window's part outside the image counts as suspect."""
+    img = torch.tensor([[0.2, 0.0, 0.6, 1.0, 1.0, 1.0, 1.0, 1.0]]).repeat(8, 1)[None, None]
+    suspect = (img == 0) | (img == 1)
+    est = adaptive_mean(img, suspect)[0, 0]
+    assert est[3, 1] == pytest.approx(0.4)  # 3x3: three 0.2s and three 0.6s
+    assert est[3, 4] == pytest.approx(0.6)  # 3x3 all suspect; 5x5 holds the 0.6 column
+    assert est[3, 5] == pytest.approx(0.6)  # 5x5 all suspect: the 7x7 reaches column 2
+    assert est[3, 6] == pytest.approx(0.5)  # nothing clean within 3 pixels
+    assert est[0, 0] == pytest.approx(0.2)  # a corner: its window's clean pixels only
+
+
+def test_an_untrained_prefill_model_is_the_adaptive_mean():
+    with seeded(0):
+        model = ConvAutoencoder(width=4, prefill=True)
+    x = _batch()
+    suspect = ConvAutoencoder.suspect(x)
+    est = adaptive_mean(x.view(-1, 1, 28, 28), suspect.view(-1, 1, 28, 28)).reshape(5, 784)
+    z = model.reconstruct(x)
+    torch.testing.assert_close(z[suspect], est[suspect].clamp(1 / 1024, 1 - 1 / 1024))
+    assert torch.equal(z[~suspect], x[~suspect])
+
+
+def test_a_prefill_model_saves_its_prefill(tmp_path):
+    with seeded(0):
+        model = ConvAutoencoder(width=4, prefill=True)
+    path = save_model(tmp_path / "model.safetensors", model)
+    assert describe(model) == {"class": "ConvAutoencoder", "width": 4, "passthrough": True,
+                               "prefill": True}  # fmt: skip
+    loaded = load_model(path)[0]
+    assert loaded.prefill and torch.equal(loaded.reconstruct(_batch()), model.reconstruct(_batch()))
+    assert from_flags("dae", {"model": "conv", "prefill": True}).prefill

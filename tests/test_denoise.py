@@ -102,11 +102,10 @@ def test_the_mlp_refuses_other_sizes_and_denoises_the_rest(tmp_path, run_dir, ga
     np.save(tmp_path / "arr.npy", np.zeros((2, 30, 30), np.uint8))
     code, _, stderr = denoise(capsys, run_dir, tmp_path / "out", big, good, tmp_path / "arr.npy")
     assert code == 1
-    assert stderr == [f"sdae: error: {big} is 84x56; the MLP DAE denoises 28x28 images only: "
-                      "train a conv model (sdae dae --model conv) and pass it with --model",
-                      f"sdae: error: {tmp_path / 'arr.npy'} is 30x30; the MLP DAE denoises "
-                      "28x28 images only: train a conv model (sdae dae --model conv) and pass "
-                      "it with --model"]  # fmt: skip
+    why = ("the MLP DAE denoises 28x28 images only: drop --model to use the conv photo "
+           "denoiser that ships with sdae, or train one (sdae dae --model conv)")
+    assert stderr == [f"sdae: error: {big} is 84x56; {why}",
+                      f"sdae: error: {tmp_path / 'arr.npy'} is 30x30; {why}"]
     assert Image.open(tmp_path / "out" / "good.png").size == (28, 28)
     assert not (tmp_path / "out" / "big.png").exists()
 

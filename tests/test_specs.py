@@ -40,7 +40,8 @@ EXAMPLES = {
     "StackedClassifier": [StackedClassifierSpec((784, 32, 16)),
                           StackedClassifierSpec((40, 6), True, n_classes=3)],
     "ConvAutoencoder": [ConvAutoencoderSpec(4), ConvAutoencoderSpec(3, passthrough=False),
-                        ConvAutoencoderSpec(2, image_shape=(9, 13, 3))],
+                        ConvAutoencoderSpec(2, image_shape=(9, 13, 3)),
+                        ConvAutoencoderSpec(3, image_shape=(12, 8, 1), prefill=True)],
     "SmallCNN": [SmallCNNSpec(width=4), SmallCNNSpec(n_classes=5, width=2),
                  SmallCNNSpec(3, 2, (8, 12, 1))],
     "DeepCNN": [DeepCNNSpec(width=4), DeepCNNSpec(n_classes=3, width=2),
@@ -99,6 +100,8 @@ def test_spec_model_checkpoint_model_round_trip(tmp_path, name, i):
     stored = json.loads(json.dumps(spec.arguments()))
     if stored.get("image_shape") == [28, 28, 1]:  # added later: left out at its default
         del stored["image_shape"]
+    if stored.get("prefill") is False:  # the same
+        del stored["prefill"]
     assert describe(again) == {"class": name, **stored}
     assert build(describe(model)).spec == spec
 

@@ -6,17 +6,19 @@ import pytest
 import torch
 from torch import nn
 
-from sdae.nn import tiling
-from sdae.nn.convnets import ConvAutoencoder
+from sdae.nn.convnets import ConvAutoencoder, adaptive_mean
 from sdae.nn.tiling import RECEPTIVE_RADIUS, denoise_image, denoise_images
 
 
-def tiny(width=2, passthrough=True, channels=1, seed=0):
+def tiny(width=2, passthrough=True, channels=1, seed=0, prefill=False):
     """A random-weight conv DAE, its weights doubled so that its output varies with the input
-    (PyTorch's initialisation fades through ten layers to a nearly constant output)."""
+    (PyTorch's initialisation fades through ten layers to a nearly constant output; the
+    prefill's zero last layer is drawn at random too)."""
     torch.manual_seed(seed)
-    model = ConvAutoencoder(width, passthrough, (28, 28, channels)).eval()
+    model = ConvAutoencoder(width, passthrough, (28, 28, channels), prefill).eval()
     with torch.no_grad():
+        if prefill:
+            nn.init.normal_(model.head.weight)
         for p in model.parameters():
             p.mul_(2.0)
     return model
@@ -44,27 +46,40 @@ def test_the_receptive_radius_is_what_the_tiling_assumes():
     reach = 0
     for p in range(96, 100):  # every position in a 4x4 pooling cell
         x = torch.rand(1, 2, 200, 200, requires_grad=True)
-        model._body(x)[0, 0, p, p].backward()
+        model._unet(x)[0, 0, p, p].backward()
         rows = (x.grad[0].abs().sum(0).sum(1) > 0).nonzero()[:, 0]
         reach = max(reach, p - int(rows.min()), int(rows.max()) - p)
     assert reach == RECEPTIVE_RADIUS == 23
 
 
-@pytest.mark.parametrize("passthrough", [True, False])
-def test_tiled_and_untiled_agree(passthrough):
-    model = tiny(passthrough=passthrough)
+def test_the_prefill_reaches_three_pixels_further():
+    """The adaptive mean falls back to its 7x7 window where the 3x3 and 5x5 hold no clean
+    pixel: an output pixel then depends on pixels 3 away, which the tiling must cover."""
+    img = torch.rand(1, 1, 15, 15, requires_grad=True)
+    suspect = torch.ones(1, 1, 15, 15, dtype=torch.bool)
+    suspect[0, 0, 4, 10] = suspect[0, 0, 7, 4] = False  # 3 away from (7, 7), at the ring
+    adaptive_mean(img, suspect)[0, 0, 7, 7].backward()
+    reached = img.grad[0, 0].nonzero().tolist()
+    assert sorted(reached) == [[4, 10], [7, 4]]
+    assert tiny(prefill=True).receptive_radius == RECEPTIVE_RADIUS + 3
+
+
+@pytest.mark.parametrize("passthrough,prefill", [(True, False), (False, False), (True, True)])
+def test_tiled_and_untiled_agree(passthrough, prefill):
+    model = tiny(passthrough=passthrough, prefill=prefill)
     img = photo(150, 203)
     whole = denoise_image(model, img, tile=1024)
-    for tile, overlap in ((40, 23), (64, 24), (100, 40)):
+    radius = model.receptive_radius
+    for tile, overlap in ((40, radius), (64, radius + 1), (100, 40)):
         np.testing.assert_allclose(denoise_image(model, img, tile=tile, overlap=overlap), whole,
                                    atol=1e-5)  # fmt: skip
     with pytest.raises(ValueError, match="receptive radius"):
-        denoise_image(model, img, tile=40, overlap=RECEPTIVE_RADIUS - 1)
+        denoise_image(model, img, tile=40, overlap=radius - 1)
 
 
 def test_an_overlap_under_the_receptive_radius_would_differ(monkeypatch):
     """The radius is needed: windows 20 pixels wider than their cores give other results."""
-    monkeypatch.setattr(tiling, "RECEPTIVE_RADIUS", 0)
+    monkeypatch.setattr(ConvAutoencoder, "receptive_radius", 0)
     model = tiny(passthrough=False)
     img = photo(96, 96)
     short = denoise_image(model, img, tile=32, overlap=20)

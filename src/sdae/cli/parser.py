@@ -79,6 +79,10 @@ def _add_dae(sub) -> None:
     p.add_argument("--tied", action="store_true", help="tie the mlp's decoder weights to W^T")
     p.add_argument("--width", type=int, default=d.width,
                    help="channels of the conv model at full resolution (default: %(default)s)")
+    p.add_argument("--prefill", action="store_true",
+                   help="conv: start from the adaptive mean of the clean pixels around each "
+                   "suspect one and learn only the correction (the shipped photo denoiser's "
+                   "choice)")
     p.add_argument("--optimizer", choices=OPTIMIZERS,
                    help=f"adam, or sgd for plain gradient descent {default('optimizer')}")
     p.add_argument("--lr", type=float, help=f"learning rate {default('lr')}")

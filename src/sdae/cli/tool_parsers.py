@@ -78,11 +78,14 @@ def add_reproduce(sub) -> None:
 
 def add_denoise(sub) -> None:
     p = sub.add_parser(
-        "denoise", help="denoise your own images with a trained `sdae dae` model",
+        "denoise", help="remove impulse (salt-and-pepper) noise from your own images",
         formatter_class=argparse.RawDescriptionHelpFormatter,
-        description="Denoise your own images with the autoencoder of an `sdae dae` run. The model\n"
-        "was trained on its data (Fashion-MNIST: light garments on a black background, white 1\n"
-        "and black 0; invert dark-on-light images first). A conv model (sdae dae --model conv)\n"
+        description="Remove impulse noise (pixels set to black or white) from your own images.\n"
+        "Without --model, sdae's blind photo denoiser (installed with sdae: a conv DAE for any\n"
+        "noise density from 0.02 to 0.7, trained on photographs, synthetic images and\n"
+        "Fashion-MNIST) is used; --model takes the autoencoder of an `sdae dae` run instead,\n"
+        "which knows its own data (Fashion-MNIST: light garments on a black background). A conv\n"
+        "model (the shipped one, or sdae dae --model conv)\n"
         "denoises every image whole at its own size, never resized (in overlapping tiles above\n"
         "512x512); a grey model takes a colour image channel by channel; alpha is copied, 16-bit\n"
         "stays 16-bit, EXIF orientation is applied. The MLP model denoises 28x28 images only\n"
@@ -94,6 +97,8 @@ def add_denoise(sub) -> None:
         "and the sheet give the PSNR and SSIM of the noisy input, a 3x3 median, the adaptive\n"
         "median and sdae against the clean image.",
         epilog="example:\n"
+        "  sdae denoise photo.png --out runs/denoised\n"
+        "  sdae denoise photo.png --add-noise 0.3 --out runs/demo\n"
         "  sdae dae --model conv --out runs/conv\n"
         "  sdae denoise photo.png scans/*.jpg --model runs/conv --out runs/denoised\n"
         "  sdae denoise photo.png --model runs/conv --add-noise 0.1 --out runs/demo\n"
@@ -102,12 +107,14 @@ def add_denoise(sub) -> None:
         "are written); 2 bad arguments, model, --reference or --out (nothing written)",
     )  # fmt: skip
     p.add_argument("files", nargs="+", metavar="FILE", help="PNG, JPEG or .npy files")
-    p.add_argument("--model", required=True, metavar="RUN_DIR",
-                   help="the --out folder of an `sdae dae` run (holds model.safetensors)")
+    p.add_argument("--model", metavar="RUN_DIR",
+                   help="the --out folder of an `sdae dae` run (holds model.safetensors) "
+                   "(default: the blind photo denoiser that ships with sdae)")
     p.add_argument("--out", default="runs/denoised", help="output folder (default: %(default)s)")
     p.add_argument("--add-noise", type=float, default=0.0, metavar="P",
-                   help="corrupt the images first (at full size) with the run's training noise "
-                   "at level P (0 to 0.5 for salt-and-pepper), to demonstrate and score; also "
+                   help="corrupt the images first (at full size) with the model's training noise "
+                   "at level P (the shipped model's: impulse, P the share of pixels set to black "
+                   "or white, 0 to 1; 0 to 0.5 for salt-and-pepper), to demonstrate and score; also "
                    "writes <name>-noisy.png (default: 0, none)")
     p.add_argument("--reference", metavar="CLEAN",
                    help="the clean version of the one FILE (same size): score the results "

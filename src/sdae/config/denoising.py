@@ -66,6 +66,9 @@ class DaeConfig:
     seeded crop of each of a bounded number of test images (:mod:`sdae.runs.dae`); the
     model's ``image_shape`` is then the patch's (it is fully convolutional).
     ``sdae dae`` defaults it with :func:`default_patch`.
+
+    ``prefill`` (conv only, not with Gaussian noise): the conv DAE refines the adaptive mean
+    of the clean pixels around each suspect one (:func:`sdae.nn.convnets.adaptive_mean`).
     """
 
     model: str = "mlp"
@@ -81,6 +84,7 @@ class DaeConfig:
     data_seed: int = 0
     device: str = "cpu"
     patch_size: int = 0
+    prefill: bool = False
 
     def __post_init__(self) -> None:
         check_noise(self.train.noise, self.test_noise, "test_noise")
@@ -94,6 +98,10 @@ class DaeConfig:
             raise SdaeError("--tied is a setting of the MLP DAE; drop it, or use --model mlp")
         if self.model == "conv" and self.train.sparsity_weight:
             raise SdaeError("a sparsity penalty needs the MLP DAE's code; use --model mlp")
+        if self.prefill and (self.model != "conv" or not self.passthrough):
+            raise SettingError("prefill", "{name} starts the conv DAE from the clean pixels "
+                               "around impulse noise: use it with --model conv and a noise "
+                               "other than gaussian")
         if self.patch_size and self.model != "conv":
             raise SettingError("patch_size", "{name} trains the conv DAE on random crops; the "
                                "MLP DAE takes whole images: drop it, or use --model conv")

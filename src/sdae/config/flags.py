@@ -70,7 +70,7 @@ _FINETUNE = {
 FLAGS: dict[str, dict[str, str]] = {
     "dae": {
         "data": "data", "image_size": "image_size", "model": "model", "hidden": "hidden",
-        "tied": "tied", "width": "width",
+        "tied": "tied", "width": "width", "prefill": "prefill",
         "test_noise": "test_noise", "schedule": "train.schedule",
         "train_noise": "train.noise_level", "noise": "train.noise",
         "optimizer": "train.optimizer", "lr": "train.lr", "iterations": "train.iterations",

@@ -83,8 +83,9 @@ def load_model(path: str | Path, device: str = "cpu") -> tuple[nn.Module, dict[s
                   for k in f.keys()}  # fmt: skip
         model = _skeleton(path, spec, len(header))
         _check_tensors(path, header, model, spec["class"])
-        model = model.to_empty(device="cpu")  # no random init: the file overwrites every tensor
-        model.load_state_dict({k: f.get_tensor(k) for k in header})
+        # the file's tensors replace the meta ones: no random init, no copy, and none of
+        # Module.to_empty's imports (~0.5 s of sdae denoise's start-up)
+        model.load_state_dict({k: f.get_tensor(k) for k in header}, assign=True)
     return model.to(device).eval(), config
 
 

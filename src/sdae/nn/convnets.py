@@ -19,7 +19,10 @@ from sdae.nn.augment import GREY28, as_nchw, flat
 from sdae.nn.spec import ModelSpec, register
 
 MIN_SIDE = 8  # two 2x2 poolings leave at least 2x2
-
+#: how far an output pixel of the U-Net sees, in pixels (sdae.nn.tiling explains the sum)
+UNET_RADIUS = 23
+#: the windows of the adaptive-mean prefill, smallest first
+PREFILL_SIZES = (3, 5, 7)
 
 
 def _shape_field():
@@ -54,6 +57,24 @@ class ConvAutoencoderSpec(_ImageSpec):
     width: int = 32
     passthrough: bool = True
     image_shape: tuple[int, ...] = _shape_field()
+    prefill: bool = field(default=False, metadata={"added": True})
+
+
+def adaptive_mean(img: torch.Tensor, suspect: torch.Tensor) -> torch.Tensor:
+    """The adaptive-mean estimate of every pixel of ``img: [N, C, H, W]`` from its clean
+    neighbours (``suspect``: bool, same shape, the pixels impulse noise may have set): the
+    mean of the pixels not suspect in the smallest of the 3x3, 5x5, 7x7 windows around it
+    (each channel alone; outside the image counts as suspect) that holds any, else 0.5.
+    The switching median's idea with a mean, which a network then refines."""
+    known = (~suspect).to(img.dtype)
+    both = torch.cat([img * known, known], 1)
+    est = torch.full_like(img, 0.5)
+    c = img.shape[1]
+    for k in reversed(PREFILL_SIZES):  # the smaller window wins where it has any
+        sums = F.avg_pool2d(both, k, stride=1, padding=k // 2)  # both / k^2: the ratio holds
+        total, count = sums[:, :c], sums[:, c:]
+        est = torch.where(count > 0, total / count.clamp_min(1e-12), est)
+    return est
 
 
 @register(ConvAutoencoderSpec)
@@ -75,17 +96,23 @@ class ConvAutoencoder(nn.Module):
     switching median filter does. With ``passthrough=False`` (Gaussian noise, which moves
     every pixel) it predicts every pixel. Inputs whose noise was smeared (e.g. by JPEG
     compression) have few exact 0/1 pixels and are then mostly copied, not denoised.
+
+    ``prefill=True`` (sdae's blind photo denoiser) gives the network a third input per
+    channel, :func:`adaptive_mean` (the mean of the clean pixels nearby), and adds the
+    network's output to that estimate's logit: the untrained model (its last layer starts
+    at zero) is the adaptive-mean filter, and training learns only the correction. It
+    reaches 3 pixels further (:attr:`receptive_radius`).
     """
 
     def __init__(self, width: int = 32, passthrough: bool = True,
-                 image_shape: tuple[int, ...] = GREY28) -> None:  # fmt: skip
+                 image_shape: tuple[int, ...] = GREY28, prefill: bool = False) -> None:  # fmt: skip
         super().__init__()
-        spec = self.spec = ConvAutoencoderSpec(width, passthrough, image_shape)
+        spec = self.spec = ConvAutoencoderSpec(width, passthrough, image_shape, prefill)
         self.width, self.passthrough = spec.width, spec.passthrough
-        self.image_shape = spec.image_shape
+        self.image_shape, self.prefill = spec.image_shape, spec.prefill
         w, c = spec.width, spec.image_shape[2]
         self.enc1, self.enc2, self.bottom = (
-            _double_conv(2 * c, w),
+            _double_conv((3 if prefill else 2) * c, w),
             _double_conv(w, 2 * w),
             _double_conv(2 * w, 4 * w),
         )
@@ -95,6 +122,15 @@ class ConvAutoencoder(nn.Module):
         )
         self.up1, self.dec1 = nn.ConvTranspose2d(2 * w, w, 2, stride=2), _double_conv(2 * w, w)
         self.head = nn.Conv2d(w, c, 1)
+        if prefill:  # start as the adaptive mean
+            nn.init.zeros_(self.head.weight)
+            nn.init.zeros_(self.head.bias)
+
+    @property
+    def receptive_radius(self) -> int:
+        """How many pixels away an output pixel's inputs may lie (the prefill's 7x7 window
+        adds 3 to the U-Net's)."""
+        return UNET_RADIUS + (max(PREFILL_SIZES) // 2 if self.prefill else 0)
 
     @staticmethod
     def suspect(x: torch.Tensor) -> torch.Tensor:
@@ -102,18 +138,27 @@ class ConvAutoencoder(nn.Module):
         return (x == 0) | (x == 1)
 
     def _net_logits(self, x: torch.Tensor, suspect: torch.Tensor) -> torch.Tensor:
-        h, w, c = self.image_shape
-        if c == 1:  # the grey layout as sdae stacked it from the start
-            img = torch.stack([x, suspect.to(x.dtype)], 1).view(-1, 2, h, w)
-        else:
-            img = torch.cat([as_nchw(x, self.image_shape),
-                             as_nchw(suspect.to(x.dtype), self.image_shape)], 1)  # fmt: skip
-        return flat(self._body(img))
+        shape = self.image_shape
+        return flat(self._body(as_nchw(x, shape), as_nchw(suspect, shape)))
 
-    def _body(self, img: torch.Tensor) -> torch.Tensor:
-        """The U-Net on ``img: [N, 2 C, H, W]`` (the pixels' channels, then their suspect
-        flags), padded to multiples of 4 (edge pixels repeated) and cropped back: logits
-        ``[N, C, H, W]``."""
+    def _body(self, pixels: torch.Tensor, suspect: torch.Tensor,
+              channels_last: bool = False) -> torch.Tensor:  # fmt: skip
+        """The U-Net on ``pixels: [N, C, H, W]`` and their ``suspect`` flags (bool, same
+        shape), given as ``2 C`` channels (pixels, then flags; with :attr:`prefill`, then
+        the adaptive mean), padded to multiples of 4 (edge pixels repeated) and cropped
+        back: logits ``[N, C, H, W]``."""
+        parts = [pixels, suspect.to(pixels.dtype)]
+        if self.prefill:
+            parts.append(adaptive_mean(pixels, suspect))
+        img = torch.cat(parts, 1)
+        if channels_last:
+            img = img.contiguous(memory_format=torch.channels_last)
+        logits = self._unet(img)
+        if self.prefill:
+            logits = logits + torch.logit(parts[2].clamp(1 / 1024, 1 - 1 / 1024))
+        return logits
+
+    def _unet(self, img: torch.Tensor) -> torch.Tensor:
         h, w = img.shape[-2:]
         pad = (0, -w % 4, 0, -h % 4)
         if any(pad):
@@ -151,10 +196,8 @@ class ConvAutoencoder(nn.Module):
             raise ValueError(f"expected a [N, {self.image_shape[2]}, H, W] batch, got "
                              f"{list(img.shape)}")  # fmt: skip
         suspect = self.suspect(img)
-        x = torch.cat([img, suspect.to(img.dtype)], 1)
-        if x.device.type == "cpu":  # channels-last convolutions: ~1.8x faster on CPU here
-            x = x.contiguous(memory_format=torch.channels_last)
-        z = torch.sigmoid(self._body(x))
+        # channels-last convolutions: ~1.8x faster on CPU here
+        z = torch.sigmoid(self._body(img, suspect, channels_last=img.device.type == "cpu"))
         return torch.where(suspect, z, img) if self.passthrough else z
 
 

@@ -13,7 +13,8 @@ float rounding (about 1e-6) when
   at full resolution, two at 1/2 and two at 1/4 on the way down, two at 1/2 and two at full
   on the way up: 2 + 4 + 8 + 4 + 2 = 20, plus up to 3 for where the pixel sits in its 4x4
   pooling cell; measured by the gradient of one output pixel in tests/test_tiling.py), so
-  the zero padding at a window's edge never reaches its core; and
+  the zero padding at a window's edge never reaches its core (a model with the adaptive-mean
+  prefill sees 3 pixels further, 26: ``model.receptive_radius``); and
 * every window starts at a multiple of 4 (both poolings see the same 2x2 cells as on the
   whole image), which the cores and ``overlap`` (rounded up to multiples of 4) ensure. A
   window that ends at the image's edge is padded (edge repeated) as the whole image is.
@@ -57,9 +58,10 @@ def _check(model, tile: int, overlap: int) -> tuple[int, int]:
         raise TypeError(f"denoise_image needs a ConvAutoencoder, not a {type(model).__name__}")
     if tile < ALIGN:
         raise ValueError(f"tile must be at least {ALIGN} pixels, got {tile}")
-    if overlap < RECEPTIVE_RADIUS:
+    radius = getattr(model, "receptive_radius", RECEPTIVE_RADIUS)
+    if overlap < radius:
         raise ValueError(f"overlap {overlap} is less than the U-Net's receptive radius "
-                         f"({RECEPTIVE_RADIUS} pixels): tiles would not match the whole image")
+                         f"({radius} pixels): tiles would not match the whole image")
     return -(-tile // ALIGN) * ALIGN, -(-overlap // ALIGN) * ALIGN
 
 

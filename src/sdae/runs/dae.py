@@ -44,7 +44,7 @@ def build_dae(config: DaeConfig) -> Autoencoder | ConvAutoencoder:
     with seeded(config.seed):
         if config.model == "conv":
             shape = image_shape(config.input_shape)  # the patch's, with --patch-size
-            return ConvAutoencoder(config.width, config.passthrough, shape)
+            return ConvAutoencoder(config.width, config.passthrough, shape, config.prefill)
         return Autoencoder(facts_of(config).n_features, config.hidden, config.tied)
 
 

@@ -32,12 +32,14 @@ from PIL import Image
 
 from sdae.config.checks import check_noise
 from sdae.data.images import SIDE, ImageInfo, read_images
+from sdae import pretrained
 from sdae.errors import SdaeError
 from sdae.io.checkpoints import load_model
 from sdae.io.outputs import check_out_dir, read_json, staged_dir, write_json
 from sdae.nn.convnets import MIN_SIDE
 from sdae.nn.noise import corrupt
 from sdae.nn.tiling import denoise_images, passes
+from sdae.pretrained import PHOTO_DENOISER, PREFIX
 from sdae.rng import Streams, check_seed
 from sdae.runs.denoise_out import SHEET_COLUMNS, column_title, thumbnail, write_outputs, write_sheet
 
@@ -49,8 +51,8 @@ MLP_BATCH = 1000  # images per call of the MLP
 
 
 GIVE_RUN = "give the --out folder of an `sdae dae` run, e.g. --model runs/dae"
-MLP_ONLY_28 = ("the MLP DAE denoises 28x28 images only: train a conv model (sdae dae --model "
-               "conv) and pass it with --model")  # fmt: skip
+MLP_ONLY_28 = ("the MLP DAE denoises 28x28 images only: drop --model to use the conv photo "
+               "denoiser that ships with sdae, or train one (sdae dae --model conv)")  # fmt: skip
 
 
 def load_denoiser(run_dir: str | Path, device: str = "cpu") -> tuple[torch.nn.Module, dict]:
@@ -74,6 +76,12 @@ def load_denoiser(run_dir: str | Path, device: str = "cpu") -> tuple[torch.nn.Mo
     if not isinstance(config, dict) and (run_dir / "config.json").is_file():
         config = read_json(run_dir / "config.json")
     return model, config if isinstance(config, dict) else {}
+
+
+def shipped_denoiser(device: str = "cpu") -> tuple[torch.nn.Module, dict]:
+    """The blind photo denoiser installed with sdae (:mod:`sdae.pretrained`), as
+    :func:`load_denoiser` gives a run's."""
+    return load_denoiser(pretrained.folder(PHOTO_DENOISER), device)
 
 
 def training_noise(config: dict) -> tuple[str, float | None]:
@@ -108,11 +116,12 @@ class _Job:
     progress: bool
 
 
-def denoise_files(files: Sequence[str | Path], run_dir: str | Path, out: str | Path, *,
+def denoise_files(files: Sequence[str | Path], run_dir: str | Path | None, out: str | Path, *,
                   add_noise: float = 0.0, seed: int = 0, device: str = "cpu",
                   overwrite: bool = False, reference: str | Path | None = None,
                   progress: bool = False) -> dict[str, Any]:  # fmt: skip
-    """Denoise every file with the DAE of ``run_dir`` into the folder ``out``.
+    """Denoise every file with the DAE of ``run_dir`` (None: the blind photo denoiser that
+    ships with sdae, :func:`shipped_denoiser`) into the folder ``out``.
 
     With ``add_noise`` > 0 the images are first corrupted by the run's training noise kind
     (seeded by ``seed``, stream ``denoise-noise``). ``reference``: the clean version of the
@@ -123,7 +132,7 @@ def denoise_files(files: Sequence[str | Path], run_dir: str | Path, out: str | P
     any write. ``progress``: a bar over the tiles of a large image, on stderr.
     """
     check_seed(seed, "--seed")
-    model, config = load_denoiser(run_dir, device)
+    model, config = shipped_denoiser(device) if run_dir is None else load_denoiser(run_dir, device)
     kind, level = training_noise(config)
     if add_noise != 0:
         check_noise(kind, add_noise, "--add-noise")
@@ -132,7 +141,8 @@ def denoise_files(files: Sequence[str | Path], run_dir: str | Path, out: str | P
     overwrite = overwrite or had_failures(out)  # a corrected re-run replaces a failed one
     check_out_dir(out, overwrite, **rules)
     noise = (kind, add_noise, Streams(seed).generator("denoise-noise")) if add_noise else None
-    summary = {"model": str(Path(run_dir).resolve()), "model_class": type(model).__name__,
+    name = PREFIX + PHOTO_DENOISER if run_dir is None else str(Path(run_dir).resolve())
+    summary = {"model": name, "model_class": type(model).__name__,
                "noise": kind, "noise_level": level, "add_noise": add_noise, "seed": seed,
                "reference": None if reference is None else str(Path(reference).resolve()),
                "device": device, "files": [], "sheet": None, "failed": 0,
