@@ -15,7 +15,8 @@ ROOT = Path(__file__).resolve().parents[1] / "src" / "sdae"
 MAX_LINES = 400
 # each package (or top-level module) and the layer it sits in: imports go to equal or lower
 LAYERS = {
-    "errors": 0, "rng": 0, "devices": 0, "failpoints": 0, "pretrained": 0, "__init__": 9, "__main__": 9,
+    "errors": 0, "rng": 0, "devices": 0, "failpoints": 0, "pretrained": 0, "__init__": 9,
+    "__main__": 9,
     "data": 1, "config": 2, "evaluation": 3, "nn": 3, "io": 4, "runs": 5, "reproduce": 6,
     "cli": 7, "sklearn": 7,
 }  # fmt: skip

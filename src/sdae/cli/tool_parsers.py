@@ -113,9 +113,9 @@ def add_denoise(sub) -> None:
     p.add_argument("--out", default="runs/denoised", help="output folder (default: %(default)s)")
     p.add_argument("--add-noise", type=float, default=0.0, metavar="P",
                    help="corrupt the images first (at full size) with the model's training noise "
-                   "at level P (the shipped model's: impulse, P the share of pixels set to black "
-                   "or white, 0 to 1; 0 to 0.5 for salt-and-pepper), to demonstrate and score; also "
-                   "writes <name>-noisy.png (default: 0, none)")
+                   "at level P (the shipped model's: impulse, P the share of pixels set to "
+                   "black or white, 0 to 1; 0 to 0.5 for salt-and-pepper), to demonstrate and "
+                   "score; also writes <name>-noisy.png (default: 0, none)")
     p.add_argument("--reference", metavar="CLEAN",
                    help="the clean version of the one FILE (same size): score the results "
                    "against it")

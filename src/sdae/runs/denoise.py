@@ -30,9 +30,9 @@ import numpy as np
 import torch
 from PIL import Image
 
+from sdae import pretrained
 from sdae.config.checks import check_noise
 from sdae.data.images import SIDE, ImageInfo, read_images
-from sdae import pretrained
 from sdae.errors import SdaeError
 from sdae.io.checkpoints import load_model
 from sdae.io.outputs import check_out_dir, read_json, staged_dir, write_json
