@@ -93,6 +93,8 @@ def test_conv_flags_take_the_conv_training_unless_told_otherwise():
     ({"model": "conv", "schedule": "step"}, "unknown --schedule 'step'"),
     ({"prefill": True}, "--prefill starts the conv DAE"),
     ({"model": "conv", "prefill": True, "noise": "gaussian"}, "--prefill starts the conv DAE"),
+    ({"cost": "suspect-mean"}, "--cost suspect-mean averages"),
+    ({"model": "conv", "cost": "mean"}, "unknown --cost .mean."),
 ])  # fmt: skip
 def test_bad_conv_settings_are_one_line(flags, message):
     with pytest.raises(SdaeError, match=message):
@@ -162,3 +164,34 @@ def test_a_prefill_model_saves_its_prefill(tmp_path):
     loaded = load_model(path)[0]
     assert loaded.prefill and torch.equal(loaded.reconstruct(_batch()), model.reconstruct(_batch()))
     assert from_flags("dae", {"model": "conv", "prefill": True}).prefill
+
+
+def test_the_suspect_mean_cost_by_hand():
+    """Each image's cross-entropy averaged over its suspect pixels, then over images: the
+    gradient of a suspect logit is (sigmoid(z) - x) / (n_i N), of any other 0."""
+    from sdae.nn.training import suspect_mean_cost
+
+    logits = torch.tensor([[0.0, 2.0, -1.0, 0.5], [1.0, 0.0, 0.0, 3.0]], requires_grad=True)
+    target = torch.tensor([[0.5, 1.0, 0.0, 0.2], [0.3, 0.3, 0.3, 0.3]])
+    suspect = torch.tensor([[True, True, False, False], [False, False, False, True]])
+    cost = suspect_mean_cost(logits, target, suspect)
+    ce = torch.nn.functional.binary_cross_entropy_with_logits(logits, target, reduction="none")
+    assert cost.item() == pytest.approx(((ce[0, 0] + ce[0, 1]) / 2 + ce[1, 3]).item() / 2)
+    cost.backward()
+    want = torch.zeros(2, 4)
+    want[0, :2] = (torch.sigmoid(logits[0, :2]) - target[0, :2]) / (2 * 2)
+    want[1, 3] = (torch.sigmoid(logits[1, 3]) - target[1, 3]) / (1 * 2)
+    torch.testing.assert_close(logits.grad, want.detach())
+    # an image with nothing to predict adds 0, not a division by zero
+    none = suspect_mean_cost(logits.detach(), target, torch.zeros(2, 4, dtype=torch.bool))
+    assert none.item() == 0.0
+
+
+def test_the_suspect_mean_cost_trains_a_conv_model():
+    x = _batch(32, seed=2)
+    with seeded(0):
+        model = ConvAutoencoder(width=4, prefill=True)
+    s = AutoencoderTraining(lr=0.01, iterations=4, batch_size=16, noise="impulse",
+                            noise_level=0.5, noise_low=0.05, cost="suspect-mean")  # fmt: skip
+    history = train_autoencoder(model, x, s, 0)
+    assert len(history) == 4 and all(0 < h < 1 for h in history)  # a mean, not a sum

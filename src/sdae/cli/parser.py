@@ -32,7 +32,7 @@ from sdae.config.denoising import (
     DaeConfig,
 )
 from sdae.config.flags import FLAGS, from_flags
-from sdae.config.training import FINETUNE_RECIPES
+from sdae.config.training import COSTS, FINETUNE_RECIPES
 from sdae.data.protocols import PROTOCOLS
 from sdae.data.sources import SOURCES_HELP
 from sdae.errors import SdaeError
@@ -94,6 +94,10 @@ def _add_dae(sub) -> None:
                    help=f"learning-rate schedule {default('schedule')}")
     p.add_argument("--fixed-noise", action="store_true",
                    help="corrupt the training set once instead of afresh at every iteration")
+    p.add_argument("--cost", choices=COSTS,
+                   help="sum: equation (2), the cross-entropy summed over pixels; suspect-mean "
+                   "(conv): its mean over each image's pixels at exactly 0 or 1, so that every "
+                   "noise level weighs the same (default: sum)")
     p.add_argument("--patch-size", type=int, metavar="P",
                    help=f"conv: train on random PxP crops of the training images, new ones at "
                    f"every step, and score on one seeded crop of each of up to "

@@ -75,7 +75,7 @@ FLAGS: dict[str, dict[str, str]] = {
         "train_noise": "train.noise_level", "noise": "train.noise",
         "optimizer": "train.optimizer", "lr": "train.lr", "iterations": "train.iterations",
         "batch_size": "train.batch_size", "fixed_noise": "train.fixed_noise",
-        "patch_size": "patch_size", **_RUN,
+        "cost": "train.cost", "patch_size": "patch_size", **_RUN,
     },
     "sae": {
         "data": "data", "image_size": "image_size", "arch": "sizes", "tied": "tied", **_LABELS,

@@ -18,7 +18,10 @@ from sdae.config.checks import (
     check_schedule,
     parse_augment,
 )
-from sdae.errors import SdaeError
+from sdae.errors import SdaeError, SettingError
+
+#: the autoencoder costs: equation (2), or its mean over the suspect pixels of each image
+COSTS = ("sum", "suspect-mean")
 
 
 @dataclass(frozen=True)
@@ -35,6 +38,12 @@ class AutoencoderTraining:
     it is corrupted, for a model of noise of unknown strength. ``noise_level`` stays the one
     number a single level always was (now the top of the range), so a config written before
     ranges existed loads unchanged.
+
+    ``cost``: ``sum`` is equation (2), the cross-entropy summed over an image's pixels;
+    ``suspect-mean`` (the conv DAE with pass-through only) averages it over the pixels at
+    exactly 0 or 1 of each noisy image, so that an image at density 0.05 weighs as much as
+    one at 0.7 (under ``sum`` it weighs 14 times less: it has 14 times fewer pixels to
+    predict).
     """
 
     lr: float = 0.001
@@ -48,8 +57,12 @@ class AutoencoderTraining:
     sparsity_weight: float = 0.0
     schedule: str = "constant"
     noise_low: float | None = None
+    cost: str = "sum"
 
     def __post_init__(self) -> None:
+        if self.cost not in COSTS:
+            raise SettingError("cost", f"unknown {{name}} {self.cost!r}; choose one of "
+                               f"{', '.join(COSTS)}")  # fmt: skip
         check_optimizer(self.optimizer, self.lr, self.iterations, self.batch_size)
         check_schedule(self.schedule)
         if self.noise_low is None:

@@ -108,7 +108,19 @@ def _autograd_cost(model: nn.Module, noisy, clean, settings: AutoencoderTraining
         code = model.encode(noisy)
         cost = reconstruction_cost(model.decode_logits(code), clean)
         return cost + settings.sparsity_weight * kl_sparsity(code, settings.sparsity_target)
+    if settings.cost == "suspect-mean":
+        return suspect_mean_cost(model(noisy), clean, (noisy == 0) | (noisy == 1))
     return reconstruction_cost(model(noisy), clean)
+
+
+def suspect_mean_cost(logits: torch.Tensor, target: torch.Tensor,
+                      suspect: torch.Tensor) -> torch.Tensor:  # fmt: skip
+    """The cross-entropy of equation (2) averaged over each image's ``suspect`` pixels (an
+    image without any counts 0), then over images: ``logits, target, suspect: [N, D]`` ->
+    scalar (``--cost suspect-mean``)."""
+    ce = F.binary_cross_entropy_with_logits(logits, target, reduction="none")
+    per_image = (ce * suspect).sum(1) / suspect.sum(1).clamp_min(1)
+    return per_image.mean()
 
 
 def train_autoencoder(
