@@ -103,9 +103,9 @@ class DaeConfig:
                                "around impulse noise: use it with --model conv and a noise "
                                "other than gaussian")
         if self.train.cost != "sum" and (self.model != "conv" or not self.passthrough):
-            raise SettingError("train.cost", "{name} suspect-mean averages over the pixels the conv "
-                               "DAE predicts: use it with --model conv and a noise other than "
-                               "gaussian")
+            raise SettingError("train.cost", "{name} suspect-mean averages over the pixels "
+                               "the conv DAE predicts: use it with --model conv and a noise "
+                               "other than gaussian")
         if self.patch_size and self.model != "conv":
             raise SettingError("patch_size", "{name} trains the conv DAE on random crops; the "
                                "MLP DAE takes whole images: drop it, or use --model conv")
