@@ -10,13 +10,18 @@ batch of 6000), one run measures, in interleaved rounds:
 - the same step's five GEMMs alone (``sdae.reproduce.floor.gemm_step``: ``addmm``/``mm`` at the same
   shapes, same threads).
 
-``gemm_share`` is GEMMs / step: 1.0 would be a step that costs nothing but its products.
+``gemm_share`` is GEMMs / step, each the fastest of its rounds: 1.0 would be a step that
+costs nothing but its products. When a series of rounds spreads by more than ``--max-spread``
+(default 25 %), or a round's share exceeds 1.0 (impossible: a step faster than its own GEMMs),
+the machine was too busy: the script prints one line saying so and exits with status 3
+(:mod:`rounds`), with no figure.
 
-    python benchmarks/gemm_floor.py [--rounds 5] [--json]
+    python benchmarks/gemm_floor.py [--rounds 5] [--max-spread 0.25] [--json]
 
 With ``--json`` the last line is a JSON object: ``gemm_share``, ``step_ms``, ``gemm_ms`` and
-``gflops`` map each shape's name ("784-256-784", ...) to a number (medians over rounds);
-``share_range`` gives each shape's lowest and highest per-round share.
+``gflops`` map each shape's name ("784-256-784", ...) to a number (fastest rounds);
+``share_range`` gives each shape's lowest and highest per-round share, ``spread`` each
+series' spread.
 """
 
 from __future__ import annotations
@@ -24,7 +29,7 @@ from __future__ import annotations
 import argparse
 import json
 import platform
-import statistics
+import sys
 import time
 
 import torch
@@ -36,6 +41,9 @@ from sdae.nn.models import Autoencoder, seeded
 from sdae.nn.training import train_autoencoder
 from sdae.reproduce.floor import flops, gemm_step, time_per_call
 from sdae.rng import Streams
+
+sys.path.insert(0, __file__.rsplit("/", 1)[0])
+from rounds import MAX_SPREAD, noise_reasons, refuse, spread  # noqa: E402
 
 N = 6000
 # name -> (n_in, n_hidden, noise, level): the paper preset's full-batch trainings
@@ -71,9 +79,11 @@ def inputs(d: int, images: torch.Tensor) -> torch.Tensor:
     return torch.rand(len(images), d, generator=torch.Generator().manual_seed(d))
 
 
-def main() -> None:
+def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--rounds", type=int, default=5, help="interleaved rounds (median kept)")
+    p.add_argument("--rounds", type=int, default=5, help="interleaved rounds (fastest kept)")
+    p.add_argument("--max-spread", type=float, default=MAX_SPREAD,
+                   help="refuse (exit 3) when rounds spread more (default: %(default)s)")
     p.add_argument("--json", action="store_true", help="end with one JSON line")
     args = p.parse_args()
     train, _ = protocol_splits(load_fashion_mnist(), "paper", seed=0)
@@ -87,13 +97,21 @@ def main() -> None:
         print(f"round {r + 1}: " + "  ".join(f"{n} {g / s:.2f}" for n, g, s in
               zip(SHAPES, [v[-1] for v in gemms.values()], [v[-1] for v in steps.values()])),
               flush=True)  # fmt: skip
-    step_ms = {n: 1000 * statistics.median(v) for n, v in steps.items()}
-    gemm_ms = {n: 1000 * statistics.median(v) for n, v in gemms.items()}
+    shares = {n: [g / s for g, s in zip(gemms[n], steps[n])] for n in SHAPES}
+    reasons = noise_reasons({**{f"{n} step": v for n, v in steps.items()},
+                             **{f"{n} GEMMs": v for n, v in gemms.items()}},
+                            args.max_spread, shares)  # fmt: skip
+    if reasons:
+        return refuse(reasons, args.max_spread)
+    step_ms = {n: 1000 * min(v) for n, v in steps.items()}
+    gemm_ms = {n: 1000 * min(v) for n, v in gemms.items()}
     result = {
         "gemm_share": {n: round(gemm_ms[n] / step_ms[n], 3) for n in SHAPES},
         "share_range": {n: [round(min(g / s for g, s in zip(gemms[n], steps[n])), 3),
                             round(max(g / s for g, s in zip(gemms[n], steps[n])), 3)]
                         for n in SHAPES},
+        "spread": {n: {"step": round(spread(steps[n]), 3), "gemms": round(spread(gemms[n]), 3)}
+                   for n in SHAPES},
         "step_ms": {n: round(v, 2) for n, v in step_ms.items()},
         "gemm_ms": {n: round(v, 2) for n, v in gemm_ms.items()},
         "gflops": {n: round(flops(N, *SHAPES[n][:2]) / gemm_ms[n] / 1e6, 1) for n in SHAPES},
@@ -102,12 +120,13 @@ def main() -> None:
     }  # fmt: skip
     if args.json:
         print(json.dumps(result))
-        return
+        return 0
     print(f"{'shape':<13}{'step ms':>9}{'GEMMs ms':>10}{'share':>7}{'GFLOP/s':>9}")
     for n in SHAPES:
         print(f"{n:<13}{step_ms[n]:>9.1f}{gemm_ms[n]:>10.1f}{result['gemm_share'][n]:>7.2f}"
               f"{result['gflops'][n]:>9.0f}")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -37,3 +37,15 @@ def test_preset_floor_sums_iterations_times_each_shapes_time(monkeypatch):
     expected = 100 * 1e-9 * (10 * 784 * 16 + 3 * 784 * 20 + 5 * 20 * 8)
     assert preset_floor([dae, sae], 100) == pytest.approx(expected)
     assert preset_floor([from_flags("baseline", {"model": "knn"})], 100) == 0.0
+
+
+def test_the_floor_leaves_out_conv_dae_and_counts_a_minibatch_s_rows(monkeypatch):
+    """A conv DAE's work is convolutions: it adds nothing (it once counted as 3750 full-batch
+    784-256 steps); a minibatch MLP step multiplies its batch's rows, not the pool's."""
+    monkeypatch.setattr(sdae.reproduce.floor, "gemm_seconds",
+                        lambda n, d, h, *a, **k: n * d * h * 1e-9)
+    conv = from_flags("dae", {"model": "conv"})
+    assert training_shapes(conv) == [] and preset_floor([conv], 6000) == 0.0
+    mini = from_flags("dae", {"hidden": 16, "iterations": 10, "batch_size": 128})
+    assert training_shapes(mini) == [(128, 784, 16, 10)]
+    assert preset_floor([mini], 6000) == pytest.approx(10 * 128 * 784 * 16 * 1e-9)

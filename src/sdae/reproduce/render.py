@@ -148,8 +148,9 @@ def _floor_text(meta: dict) -> str:
     floor = meta.get("gemm_floor_seconds")
     if not floor:
         return ""
-    return (f" against a GEMM floor of {floor:.1f} s (the autoencoder trainings' matrix "
-            f"products alone, measured on this machine: {meta['wall_seconds'] / floor:.2f}x)")
+    return (f" against a GEMM floor of {floor:.1f} s (the MLP autoencoder trainings' matrix "
+            f"products alone, measured on this machine; the conv DAEs and CNNs are not "
+            f"counted: {meta['wall_seconds'] / floor:.2f}x)")
 
 
 def markdown(blocks: list[tuple]) -> str:
