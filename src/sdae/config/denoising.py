@@ -98,11 +98,12 @@ class DaeConfig:
             raise SdaeError("--tied is a setting of the MLP DAE; drop it, or use --model mlp")
         if self.model == "conv" and self.train.sparsity_weight:
             raise SdaeError("a sparsity penalty needs the MLP DAE's code; use --model mlp")
-        if self.prefill and (self.model != "conv" or not self.passthrough):
+        impulse_conv = self.model == "conv" and self.passthrough
+        if self.prefill and not impulse_conv:
             raise SettingError("prefill", "{name} starts the conv DAE from the clean pixels "
                                "around impulse noise: use it with --model conv and a noise "
                                "other than gaussian")
-        if self.train.cost != "sum" and (self.model != "conv" or not self.passthrough):
+        if self.train.cost != "sum" and not impulse_conv:
             raise SettingError("train.cost", "{name} suspect-mean averages over the pixels "
                                "the conv DAE predicts: use it with --model conv and a noise "
                                "other than gaussian")

@@ -35,7 +35,9 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-RECEPTIVE_RADIUS = 23  # pixels: how far an output pixel of the U-Net sees (see above)
+from sdae.nn.convnets import UNET_RADIUS
+
+RECEPTIVE_RADIUS = UNET_RADIUS  # pixels: how far an output pixel of the U-Net sees (above)
 ALIGN = 4  # two 2x2 poolings: windows start at multiples of 4
 TILE, OVERLAP = 512, 32  # the defaults: see the module's docstring
 
@@ -58,7 +60,7 @@ def _check(model, tile: int, overlap: int) -> tuple[int, int]:
         raise TypeError(f"denoise_image needs a ConvAutoencoder, not a {type(model).__name__}")
     if tile < ALIGN:
         raise ValueError(f"tile must be at least {ALIGN} pixels, got {tile}")
-    radius = getattr(model, "receptive_radius", RECEPTIVE_RADIUS)
+    radius = model.receptive_radius
     if overlap < radius:
         raise ValueError(f"overlap {overlap} is less than the U-Net's receptive radius "
                          f"({radius} pixels): tiles would not match the whole image")

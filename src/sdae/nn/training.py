@@ -109,7 +109,7 @@ def _autograd_cost(model: nn.Module, noisy, clean, settings: AutoencoderTraining
         cost = reconstruction_cost(model.decode_logits(code), clean)
         return cost + settings.sparsity_weight * kl_sparsity(code, settings.sparsity_target)
     if settings.cost == "suspect-mean":
-        return suspect_mean_cost(model(noisy), clean, (noisy == 0) | (noisy == 1))
+        return suspect_mean_cost(model(noisy), clean, model.suspect(noisy))
     return reconstruction_cost(model(noisy), clean)
 
 

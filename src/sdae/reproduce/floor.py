@@ -28,6 +28,8 @@ import time
 
 import torch
 
+from sdae.config.checks import facts_of
+
 
 def flops(n: int, d: int, h: int) -> int:
     """Floating-point operations of one step's five GEMMs."""
@@ -96,8 +98,6 @@ def training_shapes(config) -> list[tuple[int, int, int, int]]:
 
 
 def _n_in(config) -> int:
-    from sdae.config.checks import facts_of
-
     return facts_of(config).n_features
 
 
