@@ -123,15 +123,28 @@ def test_broken_result_file_is_one_line(finished, capsys, damage, message):
 
 
 @pytest.mark.parametrize("key,value,shown", [
-    ("device", "cuda", "device: 'cuda' -> 'cpu'"),
-    ("sdae_version", "0.0.1", f"sdae_version: '0.0.1' -> '{__version__}'"),
+    ("device", "cuda", "holds a run with other arguments \\(device: 'cuda' -> 'cpu'\\)"),
+    ("sdae_version", "0.1.0", f"was made by sdae 0.1.0, whose results this version "
+                              f"\\({__version__}\\) would not reproduce"),
 ])  # fmt: skip
 def test_resume_with_another_device_or_version_is_refused(finished, key, value, shown):
     path = finished / "reproduce.json"
     state = json.loads(path.read_text())
     state["args"][key] = value
     path.write_text(json.dumps(state))
-    with pytest.raises(SdaeError, match=f"holds a run with other arguments \\({shown}\\)"):
+    with pytest.raises(SdaeError, match=shown):
+        reproduce("smoke", 1, finished, quiet=True)
+
+
+def test_results_of_the_old_noise_stream_are_not_reused(finished):
+    """Without its state file, a finished experiment whose config has no noise stream (made
+    by sdae 0.1, torch.rand) is not taken for one of this version's (fast16)."""
+    (finished / "reproduce.json").unlink()
+    path = finished / "experiments" / "dae-train0.1-seed0" / "result.json"
+    text = path.read_text()
+    path.write_text(text.replace(',\n      "noise_stream": "fast16"', ""))
+    assert path.read_text() != text
+    with pytest.raises(SdaeError, match="its config is not this"):
         reproduce("smoke", 1, finished, quiet=True)
 
 

@@ -179,7 +179,7 @@ def test_training_steps_equal_the_reference_step():
     against the plain reference: the noise as the paper's pseudo-code writes it (two masked
     fills of the same uniform draws), autograd, torch.optim.Adam; five steps."""
     x = torch.rand(40, 784, generator=torch.Generator().manual_seed(2))
-    settings = AutoencoderTraining(lr=0.01, iterations=5, noise_level=0.3)
+    settings = AutoencoderTraining(lr=0.01, iterations=5, noise_level=0.3, noise_stream="torch")
     with seeded(0):
         model = Autoencoder(784, 12)
     with seeded(0):

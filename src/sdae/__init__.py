@@ -18,7 +18,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"  # 0.2.0: the training noise from the fast16 stream
 
 # The public API, imported on first use: ``sdae --help`` and one-line errors need neither
 # torch's nor scikit-learn's start-up time (7 s before, here).

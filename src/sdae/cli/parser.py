@@ -32,7 +32,7 @@ from sdae.config.denoising import (
     DaeConfig,
 )
 from sdae.config.flags import FLAGS, from_flags
-from sdae.config.training import COSTS, FINETUNE_RECIPES
+from sdae.config.training import COSTS, FINETUNE_RECIPES, NOISE_STREAMS
 from sdae.data.protocols import PROTOCOLS
 from sdae.data.sources import SOURCES_HELP
 from sdae.errors import SdaeError
@@ -44,6 +44,13 @@ class _Parser(argparse.ArgumentParser):
     def error(self, message: str):
         raise SdaeError(f"{message} (see `{self.prog} --help`)")
 
+
+
+def _noise_stream(p) -> None:
+    p.add_argument("--noise-stream", choices=NOISE_STREAMS,
+                   help="the training noise's random numbers: fast16, 16 bits per pixel from a "
+                   "fast generator (each probability exact to 2^-16), or torch, torch.rand as "
+                   "sdae 0.1 drew them, to redo an old run bit for bit (default: fast16)")
 
 def _add_dae(sub) -> None:
 
@@ -98,6 +105,7 @@ def _add_dae(sub) -> None:
                    help="sum: equation (2), the cross-entropy summed over pixels; suspect-mean "
                    "(conv): its mean over each image's pixels at exactly 0 or 1, so that every "
                    "noise level weighs the same (default: sum)")
+    _noise_stream(p)
     p.add_argument("--patch-size", type=int, metavar="P",
                    help=f"conv: train on random PxP crops of the training images, new ones at "
                    f"every step, and score on one seeded crop of each of up to "
@@ -216,6 +224,7 @@ def _add_sae(sub) -> None:
                    "(default: %(default)s, at --pretrain-noise-level)")
     g.add_argument("--pretrain-noise-level", type=float, default=0.0,
                    help="corruption level; 0 = plain autoencoders as the paper (default: 0)")
+    _noise_stream(g)
     g.add_argument("--sparsity-weight", type=float, default=0.0,
                    help="weight of the KL sparsity penalty; 0 = none (default: 0)")
     g.add_argument("--sparsity-target", type=float, default=d.pretrain[0].sparsity_target,

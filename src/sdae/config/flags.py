@@ -75,7 +75,8 @@ FLAGS: dict[str, dict[str, str]] = {
         "train_noise": "train.noise_level", "noise": "train.noise",
         "optimizer": "train.optimizer", "lr": "train.lr", "iterations": "train.iterations",
         "batch_size": "train.batch_size", "fixed_noise": "train.fixed_noise",
-        "cost": "train.cost", "patch_size": "patch_size", **_RUN,
+        "cost": "train.cost", "noise_stream": "train.noise_stream", "patch_size": "patch_size",
+        **_RUN,
     },
     "sae": {
         "data": "data", "image_size": "image_size", "arch": "sizes", "tied": "tied", **_LABELS,
@@ -86,6 +87,7 @@ FLAGS: dict[str, dict[str, str]] = {
         "pretrain_batch_size": "pretrain[].batch_size", "pretrain_noise": "pretrain[].noise",
         "pretrain_noise_level": "pretrain[].noise_level",
         "sparsity_weight": "pretrain[].sparsity_weight",
+        "noise_stream": "pretrain[].noise_stream",
         "sparsity_target": "pretrain[].sparsity_target", **_RUN,
     },
     "semi": {

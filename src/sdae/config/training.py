@@ -9,6 +9,7 @@ use them are in :mod:`sdae.nn.training`; the noises and augmentations they name 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 from sdae.config.checks import (
     check_lr,
@@ -22,6 +23,11 @@ from sdae.errors import SdaeError, SettingError
 
 #: the autoencoder costs: equation (2), or its mean over the suspect pixels of each image
 COSTS = ("sum", "suspect-mean")
+
+
+#: the training noise's random streams (:mod:`sdae.nn.noise`): 16 random bits per pixel
+#: from a fast generator (sdae >= 0.2.0), or torch.rand floats (sdae 0.1, bit for bit)
+NOISE_STREAMS = ("fast16", "torch")
 
 
 @dataclass(frozen=True)
@@ -38,6 +44,11 @@ class AutoencoderTraining:
     it is corrupted, for a model of noise of unknown strength. ``noise_level`` stays the one
     number a single level always was (now the top of the range), so a config written before
     ranges existed loads unchanged.
+
+    ``noise_stream`` (:data:`NOISE_STREAMS`): where the training noise's random numbers
+    come from: ``fast16`` (16 bits per pixel from numpy's SFC64 on the CPU, torch's Philox on
+    CUDA; each probability exact to 2^-16) or ``torch`` (``torch.rand``, MT19937 on the CPU:
+    what sdae 0.1 drew, and what a ``config.json`` without this key means, :data:`LEGACY`).
 
     ``cost``: ``sum`` is equation (2), the cross-entropy summed over an image's pixels;
     ``suspect-mean`` (the conv DAE with pass-through only) averages it over the pixels at
@@ -58,8 +69,15 @@ class AutoencoderTraining:
     schedule: str = "constant"
     noise_low: float | None = None
     cost: str = "sum"
+    noise_stream: str = "fast16"
+
+    #: what a saved config without a key ran with (read by :func:`sdae.config.tree.from_json`)
+    LEGACY: ClassVar[dict[str, object]] = {"noise_stream": "torch"}
 
     def __post_init__(self) -> None:
+        if self.noise_stream not in NOISE_STREAMS:
+            raise SettingError("noise_stream", f"unknown {{name}} {self.noise_stream!r}; choose "
+                               f"one of {', '.join(NOISE_STREAMS)}")  # fmt: skip
         if self.cost not in COSTS:
             raise SettingError("cost", f"unknown {{name}} {self.cost!r}; choose one of "
                                f"{', '.join(COSTS)}")  # fmt: skip

@@ -94,6 +94,8 @@ def _from_dataclass(cls: type, value: Any, where: str) -> Any:
     unknown = sorted(set(value) - fields)
     if unknown:
         raise SdaeError(f"{_where(where, unknown[0])}: not a setting of {cls.__name__}")
+    # a key written after the file was: what its absence meant then (cls.LEGACY), else default
+    value = {**getattr(cls, "LEGACY", {}), **value}
     kwargs = {k: from_json(hints[k], v, _where(where, k)) for k, v in value.items()}
     return cls(**kwargs)
 

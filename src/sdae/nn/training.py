@@ -35,7 +35,7 @@ from sdae.errors import SdaeError
 from sdae.nn.augment import GREY28, finetune_transform
 from sdae.nn.loop import TrainingLoop, batch_indices
 from sdae.nn.models import Autoencoder, StackedAutoencoder, StackedClassifier
-from sdae.nn.noise import Buffers, corrupt, draw_levels
+from sdae.nn.noise import Buffers, corrupt, draw_levels, noise_generator
 from sdae.rng import Streams, streams
 
 
@@ -150,7 +150,8 @@ def train_autoencoder(
     if transform is not None and s.fixed_noise:
         raise SdaeError("fixed noise corrupts the training images once, whole; it cannot be "
                         "used with a transform of each step's images (such as random crops)")
-    noise_gen, batch_gen = rng.generator("noise"), rng.generator("batches")
+    noise_gen = noise_generator(rng, "noise", s.noise_stream)
+    batch_gen = rng.generator("batches")
     level_gen = None if s.noise_low is None else rng.generator("noise-levels")
 
     def level(n: int):  # the level of each of n images, or the one level

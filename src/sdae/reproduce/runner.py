@@ -73,6 +73,11 @@ def check_out(out: Path, args: dict) -> dict[str, Any]:
             raise SdaeError(f"{out} is not empty and holds no sdae reproduction; choose "
                             "another --out")  # fmt: skip
         return {"args": args, "wall_seconds": 0.0, "attempts": 0}
+    made_by = state["args"].get("sdae_version")
+    if made_by != args["sdae_version"]:
+        raise SdaeError(f"{out} was made by sdae {made_by}, whose results this version "
+                        f"({args['sdae_version']}) would not reproduce (its training noise comes "
+                        "from another random stream); choose another --out to run it afresh")
     before = {**args, **state["args"]}  # a key this version added is not a difference
     if before != args:
         diff = ", ".join(f"{k}: {before.get(k)!r} -> {args.get(k)!r}"
