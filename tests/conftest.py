@@ -5,6 +5,10 @@ import pytest
 from sdae.data.fashion_mnist import load_fashion_mnist
 from sdae.errors import SdaeError
 
+# precision "auto" never picks bf16 in the tests (and the processes they start), so that
+# their numbers do not depend on the machine; tests/test_precision.py tests the choice itself
+os.environ["SDAE_NO_BF16"] = "1"
+
 
 @pytest.fixture(autouse=True)
 def _same_threads_after_each_test():

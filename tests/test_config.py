@@ -67,7 +67,8 @@ def test_flags_land_where_the_table_says():
 
 def test_old_flat_config_files_still_load():
     dae = load_config("dae", OLD_DAE)
-    assert dae == from_flags("dae", {"train_noise": 0.1, "iterations": 20, "test_noise": 0.5})
+    assert dae == from_flags("dae", {"train_noise": 0.1, "iterations": 20, "test_noise": 0.5,
+                                     "noise_stream": "torch", "precision": "fp32"})  # fmt: skip
     sae = load_config("sae", OLD_SAE)
     assert sae.labels_per_class is None and sae.finetune.lr_top == 0.2
     assert sae.finetune.augment == ("shift", "flip") and len(sae.pretrain) == 2
@@ -75,7 +76,8 @@ def test_old_flat_config_files_still_load():
     cnn = load_config("baseline", OLD_CNN)
     # written before the deep CNN existed: it ran the small CNN with plain Adam
     assert cnn.settings == CnnSettings(lr=0.001, epochs=2, batch_size=128, arch="small",
-                                       schedule="constant", augment=(), label_smoothing=0.0)
+                                       schedule="constant", augment=(), label_smoothing=0.0,
+                                       precision="fp32")  # fmt: skip
     tree = {"model": "cnn", "settings": {"lr": 0.001, "epochs": 2, "batch_size": 128}}
     assert load_config("baseline", tree).settings == cnn.settings
 

@@ -193,7 +193,7 @@ def test_baselines_hold_only_the_settings_they_use():
     saved = json.loads(json.dumps(to_jsonable(cnn)))
     assert saved["settings"] == {"lr": 0.003, "epochs": 2, "batch_size": 128, "arch": "deep",
                                  "schedule": "onecycle", "augment": ["shift", "flip"],
-                                 "label_smoothing": 0.1}  # fmt: skip
+                                 "label_smoothing": 0.1, "precision": "auto"}  # fmt: skip
     assert load_config("baseline", saved) == cnn
     mlp = from_flags("baseline", {"model": "mlp", "labels_per_class": 5})
     assert mlp.settings.finetune_recipe == "paper" and mlp.settings.arch == "784-100"

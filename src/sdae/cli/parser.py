@@ -32,7 +32,7 @@ from sdae.config.denoising import (
     DaeConfig,
 )
 from sdae.config.flags import FLAGS, from_flags
-from sdae.config.training import COSTS, FINETUNE_RECIPES, NOISE_STREAMS
+from sdae.config.training import COSTS, FINETUNE_RECIPES, NOISE_STREAMS, PRECISIONS
 from sdae.data.protocols import PROTOCOLS
 from sdae.data.sources import SOURCES_HELP
 from sdae.errors import SdaeError
@@ -47,6 +47,12 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _noise_stream(p) -> None:
+    """--noise-stream and --precision: how an autoencoder's training computes."""
+    p.add_argument("--precision", choices=PRECISIONS,
+                   help="the matrix products' precision: auto, bf16 where this machine has "
+                   "bf16 instructions and a probe of the first step measures them faster "
+                   "(metrics.json says which), else fp32; or always fp32 / bf16 (default: "
+                   "auto)")
     p.add_argument("--noise-stream", choices=NOISE_STREAMS,
                    help="the training noise's random numbers: fast16, 16 bits per pixel from a "
                    "fast generator (each probability exact to 2^-16), or torch, torch.rand as "
@@ -268,6 +274,9 @@ def _add_baseline(sub) -> None:
                    help="none, or a comma-separated list of shift, flip (default: %(default)s)")
     g.add_argument("--label-smoothing", type=float, default=cnn.label_smoothing,
                    help="cross-entropy label smoothing (default: %(default)s)")
+    g.add_argument("--precision", choices=PRECISIONS,
+                   help="auto: bf16 autocast where this machine has bf16 instructions and a "
+                   "probe of the first step measures it faster, else fp32 (default: auto)")
     common_flags(p, out_default="runs/baseline")
 
 

@@ -19,6 +19,7 @@ with one settings class per baseline (Table X), and :class:`SemiConfig` (``sdae 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 from sdae.config.checks import (
     check_conv_images,
@@ -36,7 +37,12 @@ from sdae.config.checks import (
     facts_of,
     parse_augment,
 )
-from sdae.config.training import FINETUNE_RECIPES, AutoencoderTraining, Finetuning
+from sdae.config.training import (
+    FINETUNE_RECIPES,
+    AutoencoderTraining,
+    Finetuning,
+    check_precision,
+)
 from sdae.errors import SdaeError
 
 # Pretraining schedules of the paper: (learning rate, iterations) per layer.
@@ -186,6 +192,8 @@ class CnnSettings:
     The defaults were measured on the full protocol (60000 / 10000 images, seed 0, 2 cores
     here): ``small`` with Adam 0.001 for 3 epochs 89.6 % in ~66 s; ``deep`` with this recipe
     93.48 % after 8 of a 12-epoch one-cycle schedule (516 s), so 8 epochs end annealed.
+    ``precision`` as :class:`~sdae.config.training.AutoencoderTraining`'s (bf16 autocast
+    where this machine measures it faster).
     """
 
     lr: float = 0.003
@@ -195,8 +203,13 @@ class CnnSettings:
     schedule: str = "onecycle"
     augment: tuple[str, ...] = ("shift", "flip")
     label_smoothing: float = 0.1
+    precision: str = "auto"
+
+    #: what a saved config without a key ran with (read by :func:`sdae.config.tree.from_json`)
+    LEGACY: ClassVar[dict[str, object]] = {"precision": "fp32"}
 
     def __post_init__(self) -> None:
+        check_precision(self.precision)
         check_lr(self.lr)
         check_whole("epochs", self.epochs)
         check_whole("batch_size", self.batch_size)

@@ -49,6 +49,10 @@ def format_config(config) -> str:
 LEGACY_CNN = {"arch": "small", "schedule": "constant", "augment": [], "label_smoothing": 0.0}
 
 
+#: the settings an old flat config.json ran with where today's defaults differ
+LEGACY_FLAGS = {"noise_stream": "torch", "precision": "fp32"}
+
+
 CONFIGS = {"dae": DaeConfig, "sae": SaeConfig, "baseline": BaselineConfig,
            "robust": RobustConfig, "semi": SemiConfig}  # fmt: skip
 
@@ -76,7 +80,7 @@ FLAGS: dict[str, dict[str, str]] = {
         "optimizer": "train.optimizer", "lr": "train.lr", "iterations": "train.iterations",
         "batch_size": "train.batch_size", "fixed_noise": "train.fixed_noise",
         "cost": "train.cost", "noise_stream": "train.noise_stream", "patch_size": "patch_size",
-        **_RUN,
+        "precision": "train.precision", **_RUN,
     },
     "sae": {
         "data": "data", "image_size": "image_size", "arch": "sizes", "tied": "tied", **_LABELS,
@@ -87,7 +91,7 @@ FLAGS: dict[str, dict[str, str]] = {
         "pretrain_batch_size": "pretrain[].batch_size", "pretrain_noise": "pretrain[].noise",
         "pretrain_noise_level": "pretrain[].noise_level",
         "sparsity_weight": "pretrain[].sparsity_weight",
-        "noise_stream": "pretrain[].noise_stream",
+        "noise_stream": "pretrain[].noise_stream", "precision": "pretrain[].precision",
         "sparsity_target": "pretrain[].sparsity_target", **_RUN,
     },
     "semi": {
@@ -104,6 +108,7 @@ FLAGS: dict[str, dict[str, str]] = {
         "cnn_lr": "settings.lr", "epochs": "settings.epochs", "batch_size": "settings.batch_size",
         "cnn_arch": "settings.arch", "cnn_schedule": "settings.schedule",
         "cnn_augment": "settings.augment", "label_smoothing": "settings.label_smoothing",
+        "precision": "settings.precision",
         "arch": "settings.sizes", "finetune_recipe": "settings.finetune_recipe",
         **{flag: f"settings.finetune.{f}" for flag, f in _FINETUNE.items()}, **_RUN,
     },
@@ -209,6 +214,8 @@ def load_config(command: str, data: object):
             data = {**data, "settings": {**LEGACY_CNN, **settings}}
         return from_json(cls, data)
     flags = {k: tuple(v) if isinstance(v, list) else v for k, v in data.items()}
+    # written by sdae 0.1: the training noise from torch.rand, every product in fp32
+    flags = {**{k: v for k, v in LEGACY_FLAGS.items() if k in FLAGS[command]}, **flags}
     if command == "baseline" and flags.get("model") == "cnn" and "cnn_arch" not in flags:
         flags.update({f"cnn_{k}" if k != "label_smoothing" else k: v
                       for k, v in LEGACY_CNN.items()})  # fmt: skip

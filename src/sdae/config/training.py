@@ -30,6 +30,17 @@ COSTS = ("sum", "suspect-mean")
 NOISE_STREAMS = ("fast16", "torch")
 
 
+#: the precision of a training's matrix products (:mod:`sdae.nn.precision`): auto is bf16
+#: where this machine computes it natively and measures it faster, else fp32
+PRECISIONS = ("auto", "fp32", "bf16")
+
+
+def check_precision(value: str) -> None:
+    if value not in PRECISIONS:
+        raise SettingError("precision", f"unknown {{name}} {value!r}; choose one of "
+                           f"{', '.join(PRECISIONS)}")  # fmt: skip
+
+
 @dataclass(frozen=True)
 class AutoencoderTraining:
     """How to train one autoencoder: the paper's knobs plus Vincent et al.'s options.
@@ -49,6 +60,10 @@ class AutoencoderTraining:
     come from: ``fast16`` (16 bits per pixel from numpy's SFC64 on the CPU, torch's Philox on
     CUDA; each probability exact to 2^-16) or ``torch`` (``torch.rand``, MT19937 on the CPU:
     what sdae 0.1 drew, and what a ``config.json`` without this key means, :data:`LEGACY`).
+
+    ``precision`` (:data:`PRECISIONS`): ``auto`` runs the products in bf16 where this
+    machine has bf16 instructions and a probe of the first step measures them faster (the
+    choice is written to metrics.json), ``fp32`` always in fp32, ``bf16`` always in bf16.
 
     ``cost``: ``sum`` is equation (2), the cross-entropy summed over an image's pixels;
     ``suspect-mean`` (the conv DAE with pass-through only) averages it over the pixels at
@@ -70,11 +85,13 @@ class AutoencoderTraining:
     noise_low: float | None = None
     cost: str = "sum"
     noise_stream: str = "fast16"
+    precision: str = "auto"
 
     #: what a saved config without a key ran with (read by :func:`sdae.config.tree.from_json`)
-    LEGACY: ClassVar[dict[str, object]] = {"noise_stream": "torch"}
+    LEGACY: ClassVar[dict[str, object]] = {"noise_stream": "torch", "precision": "fp32"}
 
     def __post_init__(self) -> None:
+        check_precision(self.precision)
         if self.noise_stream not in NOISE_STREAMS:
             raise SettingError("noise_stream", f"unknown {{name}} {self.noise_stream!r}; choose "
                                f"one of {', '.join(NOISE_STREAMS)}")  # fmt: skip

@@ -101,6 +101,16 @@ def broadcast_buffers(buffers: Iterable[torch.Tensor]) -> None:
         offset += b.numel()
 
 
+def agree(flag: bool) -> bool:
+    """Rank 0's ``flag`` on every rank (``flag`` itself in one process): a choice each rank
+    measured for itself, such as the precision, made the same everywhere."""
+    if not active():
+        return flag
+    out = [flag]
+    dist.broadcast_object_list(out, src=0)
+    return bool(out[0])
+
+
 def per_rank(stream: str) -> str:
     """The name of a random stream each rank draws apart (dropout over its own rows):
     ``stream`` in one process and on rank 0, ``stream@rank<k>`` on rank k > 0."""

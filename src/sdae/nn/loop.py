@@ -108,6 +108,15 @@ class Shard(NamedTuple):
     share: float
 
 
+class History(list):
+    """The cost of every step, a list of floats as before, and ``precision``: what the
+    training's products ran in (``fp32`` or ``bf16``, :mod:`sdae.nn.precision`)."""
+
+    def __init__(self, costs, precision: str = "fp32") -> None:
+        super().__init__(costs)
+        self.precision = precision
+
+
 class TrainingLoop:
     """The bookkeeping of one training run, the same for every loop of :mod:`sdae.nn`; the
     loop itself stays a plain ``for`` in the caller::
@@ -128,13 +137,16 @@ class TrainingLoop:
     ends with. ``buffers`` (batch-norm running statistics) are kept the same on every rank.
     A loop that writes ``.grad`` itself (:func:`sdae.nn.training.closed_form_step`) calls
     neither ``zero_grad`` nor ``backward``. Subnormal floats are flushed inside the
-    ``with`` (:func:`flush_denormals`).
+    ``with`` (:func:`flush_denormals`). ``precision`` (``fp32`` | ``bf16``) is what the
+    caller runs the products in, kept in :attr:`history`.
     """
 
     def __init__(self, groups: Sequence[tuple[list[nn.Parameter], float]], optimizer: str, *,
                  iterations: int, schedule: str = "constant", desc: str = "training",
                  progress: bool = False, lr_hint: str = "lower the learning rate",
-                 buffers: Iterable[torch.Tensor] = ()) -> None:  # fmt: skip
+                 buffers: Iterable[torch.Tensor] = (),
+                 precision: str = "fp32") -> None:  # fmt: skip
+        self.precision = precision
         self.params = [p for ps, _ in groups for p in ps]
         self.optimizer = make_optimizer(groups, optimizer)
         self.schedule = lr_schedule(self.optimizer, schedule, iterations)
@@ -181,6 +193,6 @@ class TrainingLoop:
         self.bar.update(i, self.costs, self.lr_hint)
 
     @property
-    def history(self) -> list[float]:
+    def history(self) -> History:
         """The cost of every step, one float each (the steps not run yet are undefined)."""
-        return self.costs.tolist()
+        return History(self.costs.tolist(), self.precision)

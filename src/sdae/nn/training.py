@@ -32,6 +32,7 @@ from torch.nn import functional as F
 from sdae.config.checks import SCHEDULES, check_optimizer
 from sdae.config.training import AutoencoderTraining, Finetuning
 from sdae.errors import SdaeError
+from sdae.nn import precision
 from sdae.nn.augment import GREY28, finetune_transform
 from sdae.nn.loop import TrainingLoop, batch_indices
 from sdae.nn.models import Autoencoder, StackedAutoencoder, StackedClassifier
@@ -59,7 +60,7 @@ def kl_sparsity(code: torch.Tensor, target: float) -> torch.Tensor:
 
 
 def closed_form_step(model: Autoencoder, noisy: torch.Tensor, clean: torch.Tensor,
-                     buffers: Buffers | None = None):
+                     buffers: Buffers | None = None, dtype: torch.dtype = torch.float32):
     """Cost and gradients of the untied autoencoder, by hand instead of by autograd.
 
     With ``h = s(x~ W^T + b)``, ``z = h W'^T + b'`` and the cost of
@@ -70,47 +71,118 @@ def closed_form_step(model: Autoencoder, noisy: torch.Tensor, clean: torch.Tenso
 
     Every [N, D] and [N, H] intermediate is written into ``buffers`` (reused from step to
     step: a new 6000 x 784 tensor costs ~5 ms here); ``1/N`` is applied to the small
-    gradients, not to the [N, D] ones.
+    gradients, not to the [N, D] ones. ``dtype`` bf16 rounds the five products' inputs to
+    bfloat16 (:mod:`sdae.nn.precision`); biases, sigmoids, cost and gradients stay fp32.
     """
     enc, dec = model.encoder, model.decoder
     n, d = clean.shape
     b = buffers or Buffers()
+    for p in (enc.weight, enc.bias, dec.weight, dec.bias):
+        if p.grad is None:
+            p.grad = torch.empty_like(p)
     with torch.no_grad():
+        if dtype != torch.float32:
+            return _low_precision_step(model, noisy, clean, b, dtype)
+
         def buf(name, shape):
             return b.get(name, shape, dtype=clean.dtype, device=clean.device)
 
         h = torch.addmm(enc.bias, noisy, enc.weight.t(), out=buf("h", (n, enc.out_features)))
         h.sigmoid_()
         z = torch.addmm(dec.bias, h, dec.weight.t(), out=buf("z", (n, d)))
-        tmp = buf("zn", (n, d))
-        # cross-entropy from logits: sum softplus(z) - x z, softplus(z) = log(e^0 + e^z)
-        zero = torch.zeros((), dtype=z.dtype, device=z.device)
-        cost = torch.logaddexp(zero, z, out=tmp).sum() - torch.dot(clean.reshape(-1),
-                                                                   z.reshape(-1))
-        dz = torch.sigmoid(z, out=tmp).sub_(clean)  # N * dC/dz
-        for p in (enc.weight, enc.bias, dec.weight, dec.bias):
-            if p.grad is None:
-                p.grad = torch.empty_like(p)
+        cost, dz = _cost_and_dz(z, clean, buf("zn", (n, d)))
         torch.mm(dz.t(), h, out=dec.weight.grad).div_(n)
         torch.sum(dz, 0, out=dec.bias.grad).div_(n)
         da = torch.mm(dz, dec.weight, out=buf("da", h.shape))
-        slope = torch.mul(h, h, out=buf("hh", h.shape))
-        da.mul_(torch.sub(h, slope, out=slope)).div_(n)
+        _times_slope(da, h, buf("hh", h.shape)).div_(n)
         torch.mm(da.t(), noisy, out=enc.weight.grad)
         torch.sum(da, 0, out=enc.bias.grad)
     return cost / n
 
 
-def _autograd_cost(model: nn.Module, noisy, clean, settings: AutoencoderTraining):
+def _cost_and_dz(z: torch.Tensor, clean: torch.Tensor, tmp: torch.Tensor):
+    """Equation (2) summed over the batch, and ``N * dC/dz = s(z) - x`` written into ``tmp``."""
+    # cross-entropy from logits: sum softplus(z) - x z, softplus(z) = log(e^0 + e^z)
+    zero = torch.zeros((), dtype=z.dtype, device=z.device)
+    cost = torch.logaddexp(zero, z, out=tmp).sum() - torch.dot(clean.reshape(-1), z.reshape(-1))
+    return cost, torch.sigmoid(z, out=tmp).sub_(clean)
+
+
+def _times_slope(da: torch.Tensor, h: torch.Tensor, tmp: torch.Tensor) -> torch.Tensor:
+    """``da *= h (1 - h)``, the sigmoid's slope, in place."""
+    slope = torch.mul(h, h, out=tmp)
+    return da.mul_(torch.sub(h, slope, out=slope))
+
+
+def _low_precision_step(model: Autoencoder, noisy, clean, b: Buffers, dtype) -> torch.Tensor:
+    """:func:`closed_form_step` with the products' inputs in ``dtype`` (bf16)."""
+    enc, dec = model.encoder, model.decoder
+    (n, d), hidden, dev = clean.shape, enc.out_features, clean.device
+
+    def buf(name, shape, low=False):
+        return b.get(name, shape, dtype=dtype if low else clean.dtype, device=dev)
+
+    def low(t, name):  # t rounded to dtype, in a reused buffer
+        return buf(name + "16", t.shape, low=True).copy_(t)
+
+    x16, we16, wd16 = low(noisy, "x"), low(enc.weight, "we"), low(dec.weight, "wd")
+    h = torch.add(torch.mm(x16, we16.t(), out=buf("a16", (n, hidden), low=True)), enc.bias,
+                  out=buf("h", (n, hidden))).sigmoid_()  # fmt: skip
+    h16 = low(h, "h")
+    z = torch.add(torch.mm(h16, wd16.t(), out=buf("z16", (n, d), low=True)), dec.bias,
+                  out=buf("z", (n, d)))  # fmt: skip
+    cost, dz = _cost_and_dz(z, clean, buf("zn", (n, d)))
+    dz16 = low(dz, "dz")
+    dec.weight.grad.copy_(torch.mm(dz16.t(), h16)).div_(n)
+    torch.sum(dz, 0, out=dec.bias.grad).div_(n)
+    da = buf("da", (n, hidden)).copy_(torch.mm(dz16, wd16, out=buf("a16", (n, hidden),
+                                                                     low=True)))  # fmt: skip
+    _times_slope(da, h, buf("hh", h.shape)).div_(n)
+    enc.weight.grad.copy_(torch.mm(low(da, "da").t(), x16))
+    torch.sum(da, 0, out=enc.bias.grad)
+    return cost / n
+
+
+def _autograd_cost(model: nn.Module, noisy, clean, settings: AutoencoderTraining,
+                   dtype: torch.dtype = torch.float32):  # fmt: skip
     """Equation (2) (plus the sparsity penalty, which needs the code of an
-    :class:`Autoencoder`; any other model only maps ``[N, D]`` to logits), for autograd."""
+    :class:`Autoencoder`; any other model only maps ``[N, D]`` to logits), for autograd.
+    ``dtype`` bf16: the model's products under bf16 autocast, the cost in fp32."""
+    with precision.autocast(dtype, noisy.device):
+        if settings.sparsity_weight:
+            code = model.encode(noisy)
+            logits = model.decode_logits(code)
+        else:
+            logits = model(noisy)
+    logits = logits.float()
     if settings.sparsity_weight:
-        code = model.encode(noisy)
-        cost = reconstruction_cost(model.decode_logits(code), clean)
-        return cost + settings.sparsity_weight * kl_sparsity(code, settings.sparsity_target)
+        return reconstruction_cost(logits, clean) + settings.sparsity_weight * kl_sparsity(
+            code.float(), settings.sparsity_target)  # fmt: skip
     if settings.cost == "suspect-mean":
-        return suspect_mean_cost(model(noisy), clean, model.suspect(noisy))
-    return reconstruction_cost(model(noisy), clean)
+        return suspect_mean_cost(logits, clean, model.suspect(noisy))
+    return reconstruction_cost(logits, clean)
+
+
+def _probe_step(model: nn.Module, x: torch.Tensor, by_hand: bool):
+    """For :func:`sdae.nn.precision.choose`: a piece of one training step at ``x``'s shape
+    in a given dtype (a GEMM of the closed-form step; a forward and backward pass of any
+    other model, in eval mode so that no running statistic moves, gradients dropped)."""
+    def probe(dtype):
+        if by_hand:
+            a = x.to(dtype)
+            w = model.encoder.weight.detach().to(dtype)
+            return lambda: torch.mm(a, w.t())
+
+        def step():
+            was = model.training
+            model.eval()
+            with precision.autocast(dtype, x.device):
+                model(x).float().sum().backward()
+            model.train(was)
+            for p in model.parameters():
+                p.grad = None
+        return step
+    return probe
 
 
 def suspect_mean_cost(logits: torch.Tensor, target: torch.Tensor,
@@ -159,12 +231,13 @@ def train_autoencoder(
                                                                    s.noise_level, level_gen)
 
     by_hand = isinstance(model, Autoencoder) and not model.tied and not s.sparsity_weight
+    fixed = corrupt(x, s.noise, level(len(x)), noise_gen) if s.fixed_noise else None
+    batches = batch_indices(len(x), s.batch_size, batch_gen)
+    dtype = None  # chosen at the first step, on its own batch (:func:`_precision`)
     loop = TrainingLoop([(list(model.parameters()), s.lr)], s.optimizer,
                         iterations=s.iterations, schedule=s.schedule, desc=desc,
                         progress=progress, lr_hint=f"lower the learning rate (now {s.lr})",
                         buffers=model.buffers())  # fmt: skip
-    fixed = corrupt(x, s.noise, level(len(x)), noise_gen) if s.fixed_noise else None
-    batches = batch_indices(len(x), s.batch_size, batch_gen)
     buffers = Buffers()  # one set of step-sized tensors for the whole run
     model.train()
     with loop:
@@ -178,14 +251,25 @@ def train_autoencoder(
                 noisy = corrupt(clean, s.noise, level(len(clean)), noise_gen, buffers)
             mine = loop.shard(len(clean))  # under torchrun, this rank's rows of the step
             clean, noisy = clean[mine.rows], noisy[mine.rows]
+            if dtype is None:
+                dtype = _precision(model, noisy, s.precision, by_hand)
+                loop.precision = precision.name(dtype)
             if by_hand:  # writes the gradients itself, in place: nothing to zero
-                cost = closed_form_step(model, noisy, clean, buffers)
+                cost = closed_form_step(model, noisy, clean, buffers, dtype)
             else:
                 loop.zero_grad()
-                cost = _autograd_cost(model, noisy, clean, s)
+                cost = _autograd_cost(model, noisy, clean, s, dtype)
                 cost.backward()
             loop.step(i, cost, mine.share)
     return loop.history
+
+
+def _precision(model, batch: torch.Tensor, setting: str, by_hand: bool) -> torch.dtype:
+    """The products' dtype for ``setting`` (:func:`sdae.nn.precision.choose`), probed on a
+    step's ``batch`` (no random draw: the run's streams are the same whatever it chooses)."""
+    key = ("autoencoder", type(model).__name__, by_hand, tuple(batch.shape),
+           tuple(p.shape for p in model.parameters()))  # fmt: skip
+    return precision.choose(setting, batch.device, key, _probe_step(model, batch, by_hand))
 
 
 def pretrain_stack(
@@ -231,12 +315,15 @@ def train_classifier(
     label_smoothing: float = 0.0,
     desc: str = "fine-tune",
     progress: bool = False,
+    precision_setting: str = "fp32",
 ) -> list[float]:
     """Minimise the softmax cross-entropy (mean over images) of ``model(x)`` against the
     labels ``y: [N]``, with one learning rate per parameter group. Parameters in no group,
     or in a group with learning rate 0, do not change. ``transform`` (``[B, D] -> [B, D]``)
     is applied to each step's images; ``schedule="cosine"`` decays every rate to 0 over the
-    ``iterations``. The minibatch order comes from ``rng``'s stream ``batches``. Returns the
+    ``iterations``. The minibatch order comes from ``rng``'s stream ``batches``.
+    ``precision_setting`` (``fp32`` | ``auto`` | ``bf16``) runs the model under bf16 autocast
+    where chosen (:mod:`sdae.nn.precision`, probed on the first step's batch). Returns the
     cost of every iteration. Every setting is checked before any parameter is touched.
     """
     if schedule not in SCHEDULES:
@@ -257,14 +344,20 @@ def train_classifier(
                           progress=progress, lr_hint="lower the learning rates",
                           buffers=model.buffers()) as loop:  # fmt: skip
             model.train()
+            dtype = None  # chosen at the first step, on its batch
             for i, idx in zip(range(iterations), batches):
                 xb, yb = (x, y) if idx is None else (x[idx], y[idx])
                 if transform is not None:
                     xb = transform(xb)
                 mine = loop.shard(len(xb))  # under torchrun, this rank's rows of the step
+                if dtype is None:
+                    dtype = _precision(model, xb[mine.rows], precision_setting, False)
+                    loop.precision = precision.name(dtype)
                 loop.zero_grad()
-                logits = model(xb[mine.rows])
-                cost = F.cross_entropy(logits, yb[mine.rows], label_smoothing=label_smoothing)
+                with precision.autocast(dtype, xb.device):
+                    logits = model(xb[mine.rows])
+                cost = F.cross_entropy(logits.float(), yb[mine.rows],
+                                       label_smoothing=label_smoothing)  # fmt: skip
                 cost.backward()
                 loop.step(i, cost, mine.share)
     finally:

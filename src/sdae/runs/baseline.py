@@ -102,6 +102,7 @@ def fit_cnn(x, y, settings: CnnSettings, *, seed: int, rng: Streams | int, progr
             model, x, y, [(list(model.parameters()), s.lr)], iterations=steps, optimizer="adam",
             rng=rng, batch_size=s.batch_size, schedule=s.schedule, transform=transform,
             label_smoothing=s.label_smoothing, desc="CNN", progress=progress,
+            precision_setting=s.precision,
         )  # fmt: skip
     return model, history
 
