@@ -7,8 +7,9 @@ batch of 6000), one run measures, in interleaved rounds:
 - sdae's step: what ``train_autoencoder`` spends per iteration (noise, the closed-form step,
   fused Adam, the cost read-out), from the difference of a long and a short run, so that
   set-up is not counted;
-- the same step's five GEMMs alone (``sdae.reproduce.floor.gemm_step``: ``addmm``/``mm`` at the same
-  shapes, same threads).
+- the same step's five GEMMs alone (``sdae.reproduce.floor.gemm_step``: ``addmm``/``mm`` at the
+  same shapes, same threads, in the precision the step chose: ``precision`` auto runs them in
+  bf16 where this machine measures it faster).
 
 ``gemm_share`` is GEMMs / step, each the fastest of its rounds: 1.0 would be a step that
 costs nothing but its products. When a series of rounds spreads by more than ``--max-spread``
@@ -58,18 +59,21 @@ SHAPES = {
 }
 
 
-def sdae_step_seconds(x: torch.Tensor, h: int, noise: str, level: float, k: int = 10) -> float:
-    """Seconds per iteration of ``train_autoencoder`` (long run minus short run)."""
+def sdae_step_seconds(x: torch.Tensor, h: int, noise: str, level: float,
+                      k: int = 10) -> tuple[float, torch.dtype]:  # fmt: skip
+    """Seconds per iteration of ``train_autoencoder`` (long run minus short run), and the
+    dtype its products ran in (``precision`` auto: bf16 where measured faster)."""
 
-    def run(iterations: int) -> float:
+    def run(iterations: int) -> tuple[float, str]:
         with seeded(0):
             model = Autoencoder(x.shape[1], h)
         s = AutoencoderTraining(lr=0.001, iterations=iterations, noise=noise, noise_level=level)
         start = time.perf_counter()
-        train_autoencoder(model, x, s, Streams(0, "bench-"))
-        return time.perf_counter() - start
+        history = train_autoencoder(model, x, s, Streams(0, "bench-"))
+        return time.perf_counter() - start, history.precision
 
-    return (run(k + 2) - run(2)) / k
+    (long, used), (short, _) = run(k + 2), run(2)
+    return (long - short) / k, torch.bfloat16 if used == "bf16" else torch.float32
 
 
 def inputs(d: int, images: torch.Tensor) -> torch.Tensor:
@@ -89,11 +93,13 @@ def main() -> int:
     train, _ = protocol_splits(load_fashion_mnist(), "paper", seed=0)
     steps = {name: [] for name in SHAPES}
     gemms = {name: [] for name in SHAPES}
+    dtypes = {}
     for r in range(args.rounds):
         for name, (d, h, noise, level) in SHAPES.items():
             x = inputs(d, train.x)
-            steps[name].append(sdae_step_seconds(x, h, noise, level))
-            gemms[name].append(time_per_call(gemm_step(N, d, h), 5))
+            seconds, dtypes[name] = sdae_step_seconds(x, h, noise, level)
+            steps[name].append(seconds)
+            gemms[name].append(time_per_call(gemm_step(N, d, h, dtype=dtypes[name]), 5))
         print(f"round {r + 1}: " + "  ".join(f"{n} {g / s:.2f}" for n, g, s in
               zip(SHAPES, [v[-1] for v in gemms.values()], [v[-1] for v in steps.values()])),
               flush=True)  # fmt: skip
@@ -115,6 +121,7 @@ def main() -> int:
         "step_ms": {n: round(v, 2) for n, v in step_ms.items()},
         "gemm_ms": {n: round(v, 2) for n, v in gemm_ms.items()},
         "gflops": {n: round(flops(N, *SHAPES[n][:2]) / gemm_ms[n] / 1e6, 1) for n in SHAPES},
+        "precision": {n: "bf16" if t == torch.bfloat16 else "fp32" for n, t in dtypes.items()},
         "n": N, "rounds": args.rounds, "threads": torch.get_num_threads(),
         "torch": torch.__version__, "cpu": platform.processor() or platform.machine(),
     }  # fmt: skip

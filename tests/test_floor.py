@@ -5,7 +5,16 @@ import torch
 
 import sdae.reproduce.floor
 from sdae.config.flags import from_flags
-from sdae.reproduce.floor import flops, gemm_step, preset_floor, training_shapes
+from sdae.reproduce.floor import (
+    conv_floor,
+    conv_seconds,
+    conv_work,
+    flops,
+    gemm_step,
+    least_gemm_seconds,
+    preset_floor,
+    training_shapes,
+)
 
 
 def test_flops_of_a_step_are_ten_n_d_h():
@@ -49,3 +58,41 @@ def test_the_floor_leaves_out_conv_dae_and_counts_a_minibatch_s_rows(monkeypatch
     mini = from_flags("dae", {"hidden": 16, "iterations": 10, "batch_size": 128})
     assert training_shapes(mini) == [(128, 784, 16, 10)]
     assert preset_floor([mini], 6000) == pytest.approx(10 * 128 * 784 * 16 * 1e-9)
+
+
+def test_conv_nets_count_their_forward_and_backward_passes(monkeypatch):
+    """A conv DAE counts its iterations, a CNN its epochs over its pool, each at one timed
+    forward and backward pass of its model at its batch size; other configs add nothing."""
+    seen = []
+
+    def fake(model, batch, *a, **k):
+        seen.append((type(model).__name__, tuple(batch.shape)))
+        return 0.001
+
+    monkeypatch.setattr(sdae.reproduce.floor, "conv_seconds", fake)
+    conv = from_flags("dae", {"model": "conv", "iterations": 40, "batch_size": 16})
+    cnn = from_flags("baseline", {"model": "cnn", "labels_per_class": "all", "epochs": 2,
+                                  "batch_size": 100})  # fmt: skip
+    mlp = from_flags("dae", {"hidden": 16, "iterations": 10})
+    total = conv_floor([(conv, 600), (conv, 600), (cnn, 1000), (mlp, 600)])
+    assert total == pytest.approx(0.001 * (40 + 40 + 2 * 10))
+    assert seen == [("ConvAutoencoder", (16, 784)), ("DeepCNN", (100, 784))]  # each timed once
+
+
+def test_conv_seconds_times_a_real_pass_and_leaves_no_gradient():
+    conv = from_flags("dae", {"model": "conv", "width": 4})
+    model, shape, steps = conv_work(conv, 100)
+    seconds = conv_seconds(model, torch.rand(shape), repeats=1)
+    assert seconds > 0 and all(p.grad is None for p in model.parameters())
+    assert steps == conv.train.iterations
+
+
+def test_least_gemm_seconds_takes_bf16_only_where_native(monkeypatch):
+    calls = []
+    monkeypatch.setattr(sdae.reproduce.floor, "gemm_seconds",
+                        lambda *a, dtype=torch.float32, **k: calls.append(dtype) or
+                        (1.0 if dtype == torch.float32 else 0.25))  # fmt: skip
+    monkeypatch.setattr("sdae.nn.precision.native_bf16", lambda device: True)
+    assert least_gemm_seconds(10, 7, 3) == 0.25
+    monkeypatch.setattr("sdae.nn.precision.native_bf16", lambda device: False)
+    assert least_gemm_seconds(10, 7, 3) == 1.0

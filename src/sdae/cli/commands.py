@@ -149,9 +149,9 @@ def cmd_reproduce(args, config=None) -> int:
     out = Path(args.out).resolve()
     floor = doc.get("gemm_floor_seconds")
     if floor:
-        print(f"GEMM floor {floor:.1f} s (the MLP autoencoders' matrix products alone, "
-              f"measured here; conv DAEs and CNNs not counted); wall time "
-              f"{doc['wall_seconds'] / floor:.2f}x the floor")
+        print(f"floor {floor:.1f} s (the trainings' products alone, measured here: MLP "
+              f"autoencoders' GEMMs, conv DAEs' and CNN's forward and backward passes); wall "
+              f"time {doc['wall_seconds'] / floor:.2f}x the floor")
     print(f"wall time {doc['wall_seconds']:.1f} s; report in {out / 'report.md'} and "
           f"{out / 'report.html'}, every number in {out / 'results.json'}")
     return 0

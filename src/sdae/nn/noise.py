@@ -257,15 +257,17 @@ BUFFERED = ("salt-and-pepper", "salt-and-pepper-fresh", "impulse")
 
 
 def corrupt(x: torch.Tensor, kind: str, level: Level, generator: NoiseGenerator,
-            buffers: Buffers | None = None) -> torch.Tensor:
+            buffers: Buffers | None = None, *, drawn: bool = False) -> torch.Tensor:
     """Apply the noise ``kind`` at ``level`` to ``x: [N, D]``: one level (0 returns ``x``
     itself), or one per image, a tensor ``[N, 1]`` (:func:`draw_levels`). ``buffers`` lets
-    the impulse noises write into reused memory."""
+    the impulse noises write into reused memory. ``drawn``: the levels came from
+    :func:`draw_levels` over a range already checked, so their values are not read back
+    (on a GPU that would wait for the device at every step)."""
     if isinstance(level, torch.Tensor):
         if level.shape != (len(x), 1):
             raise SdaeError(f"noise levels of shape {list(level.shape)} for {len(x)} images; "
                             f"give one level, or a tensor [{len(x)}, 1]")  # fmt: skip
-        if len(x):
+        if len(x) and not drawn:
             low, high = torch.aminmax(level)
             check_noise(kind, float(low))
             check_noise(kind, float(high))

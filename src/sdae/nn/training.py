@@ -248,7 +248,8 @@ def train_autoencoder(
             if fixed is not None:
                 noisy = fixed if idx is None else fixed[idx]
             else:
-                noisy = corrupt(clean, s.noise, level(len(clean)), noise_gen, buffers)
+                noisy = corrupt(clean, s.noise, level(len(clean)), noise_gen, buffers,
+                                drawn=level_gen is not None)  # fmt: skip
             mine = loop.shard(len(clean))  # under torchrun, this rank's rows of the step
             clean, noisy = clean[mine.rows], noisy[mine.rows]
             if dtype is None:

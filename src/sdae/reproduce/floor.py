@@ -13,16 +13,20 @@ that is ``10 N D H`` floating-point operations; everything else a step does (noi
 cost, Adam) is overhead on top of them. :func:`gemm_seconds` times these five products alone,
 at the same shapes and threads, and :func:`preset_floor` sums them over the DAE trainings
 and layer-wise pretrainings of a ``sdae reproduce`` preset: the time no implementation of
-the same math on this machine can beat. Fine-tuning (a few labelled images) and the
-baselines are not counted: their products are too small to say anything. Nor are the conv
-DAEs and the CNN: their work is convolutions, not these five GEMMs (counting a conv DAE as
-that many 784-256 full-batch steps, as this floor once did, put the paper preset's floor at
-twice its MLP trainings' real GEMM time); the floor is the MLP autoencoders' alone, and the
-report says so. A minibatch training counts its batch's rows per step, not the pool's.
+the same math on this machine can beat, in the faster of fp32 and bf16 where the machine has
+bf16 instructions (:mod:`sdae.nn.precision`). Fine-tuning (a few labelled images) and the
+KNN are not counted: their products are too small to say anything. The conv DAEs and the
+CNN do work of another kind, convolutions; their floor is one forward and backward pass of
+the model at the training's batch size (:func:`conv_seconds`: no optimizer, noise,
+augmentation or data handling), timed the same way, times their steps
+(:func:`conv_floor`). (The floor once counted a conv DAE as that many 784-256 full-batch
+MLP steps, which put the paper preset's floor at twice its MLP trainings' GEMM time.)
+A minibatch training counts its batch's rows per step, not the pool's.
 """
 
 from __future__ import annotations
 
+import math
 import statistics
 import time
 
@@ -36,17 +40,17 @@ def flops(n: int, d: int, h: int) -> int:
     return 10 * n * d * h
 
 
-def gemm_step(n: int, d: int, h: int, device: str = "cpu"):
-    """A function that runs the five GEMMs of one ``[n, d] -> h`` step, into buffers
-    allocated once (like a training loop that reuses its memory)."""
+def gemm_step(n: int, d: int, h: int, device: str = "cpu", dtype=torch.float32):
+    """A function that runs the five GEMMs of one ``[n, d] -> h`` step in ``dtype``, into
+    buffers allocated once (like a training loop that reuses its memory)."""
 
     g = torch.Generator(device=device).manual_seed(0)
 
     def rand(*shape):
-        return torch.rand(shape, generator=g, device=device)
+        return torch.rand(shape, generator=g, device=device).to(dtype)
 
     x, w, b, w2, b2 = rand(n, d), rand(h, d), rand(h), rand(d, h), rand(d)
-    hid, z, dw2, dh, dw = (torch.empty(s, device=device)
+    hid, z, dw2, dh, dw = (torch.empty(s, device=device, dtype=dtype)
                            for s in ((n, h), (n, d), (d, h), (n, h), (h, d)))  # fmt: skip
 
     def step() -> None:
@@ -77,9 +81,22 @@ def time_per_call(fn, repeats: int, device: str = "cpu") -> float:
     return statistics.median(times)
 
 
-def gemm_seconds(n: int, d: int, h: int, repeats: int = 5, device: str = "cpu") -> float:
-    """Seconds of one step's five GEMMs at ``[n, d] -> h`` (median of ``repeats``)."""
-    return time_per_call(gemm_step(n, d, h, device), repeats, device)
+def gemm_seconds(n: int, d: int, h: int, repeats: int = 5, device: str = "cpu",
+                 dtype=torch.float32) -> float:  # fmt: skip
+    """Seconds of one step's five GEMMs at ``[n, d] -> h`` in ``dtype`` (median of
+    ``repeats``)."""
+    return time_per_call(gemm_step(n, d, h, device, dtype), repeats, device)
+
+
+def least_gemm_seconds(n: int, d: int, h: int, repeats: int = 5, device: str = "cpu") -> float:
+    """:func:`gemm_seconds` in the faster of fp32 and, where the machine has bf16
+    instructions, bf16: what a run with ``precision`` ``auto`` can at best reach."""
+    from sdae.nn.precision import native_bf16
+
+    best = gemm_seconds(n, d, h, repeats, device)
+    if native_bf16(device):
+        best = min(best, gemm_seconds(n, d, h, repeats, device, dtype=torch.bfloat16))
+    return best
 
 
 def training_shapes(config) -> list[tuple[int, int, int, int]]:
@@ -110,6 +127,64 @@ def preset_floor(configs, n: int, repeats: int = 3, device: str = "cpu") -> floa
         for batch, d, h, iterations in training_shapes(config):
             rows = min(batch, n) if batch else n
             if (rows, d, h) not in per_shape:
-                per_shape[(rows, d, h)] = gemm_seconds(rows, d, h, repeats, device)
+                per_shape[(rows, d, h)] = least_gemm_seconds(rows, d, h, repeats, device)
             total += iterations * per_shape[(rows, d, h)]
+    return total
+
+
+def conv_seconds(model: torch.nn.Module, batch: torch.Tensor, repeats: int = 3,
+                 device: str = "cpu") -> float:  # fmt: skip
+    """Seconds of one forward and backward pass of ``model`` on ``batch`` (eval mode, so no
+    running statistic moves), in the faster of fp32 and, where the machine has bf16
+    instructions, bf16 autocast."""
+    from sdae.nn.precision import autocast, native_bf16
+
+    model = model.to(device).eval()
+    batch = batch.to(device)
+
+    def pass_in(dtype):
+        def run():
+            with autocast(dtype, device):
+                out = model(batch)
+            out.float().sum().backward()
+        return run
+
+    dtypes = [torch.float32] + ([torch.bfloat16] if native_bf16(device) else [])
+    best = min(time_per_call(pass_in(dt), repeats, device) for dt in dtypes)
+    model.zero_grad(set_to_none=True)
+    return best
+
+
+def conv_work(config, n: int):
+    """``(model, batch shape, steps)`` of a conv DAE or CNN config (None for any other): the
+    conv DAE's iterations at its batch size; the CNN's epochs over ``n`` images."""
+    from sdae.runs.baseline import cnn_model
+    from sdae.runs.dae import build_dae
+
+    if getattr(config, "model", None) == "conv" and hasattr(config, "train"):
+        t = config.train
+        rows = min(t.batch_size, n) if t.batch_size else n
+        return build_dae(config), (rows, math.prod(config.input_shape)), t.iterations
+    if getattr(config, "model", None) == "cnn":
+        s = config.settings
+        rows = min(s.batch_size, n)
+        return cnn_model(config), (rows, facts_of(config).n_features), s.epochs * -(-n // rows)
+    return None
+
+
+def conv_floor(configs_and_pools, repeats: int = 3, device: str = "cpu") -> float:
+    """Seconds of the conv nets' forward and backward passes alone over their trainings:
+    ``configs_and_pools`` pairs each config with its training set's size."""
+    per_shape: dict[tuple, float] = {}
+    total = 0.0
+    for config, n in configs_and_pools:
+        work = conv_work(config, n)
+        if work is None:
+            continue
+        model, shape, steps = work
+        key = (type(model).__name__, shape, tuple(p.shape for p in model.parameters()))
+        if key not in per_shape:
+            batch = torch.rand(shape, generator=torch.Generator().manual_seed(0))
+            per_shape[key] = conv_seconds(model, batch, repeats, device)
+        total += steps * per_shape[key]
     return total

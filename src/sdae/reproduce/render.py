@@ -148,9 +148,10 @@ def _floor_text(meta: dict) -> str:
     floor = meta.get("gemm_floor_seconds")
     if not floor:
         return ""
-    return (f" against a GEMM floor of {floor:.1f} s (the MLP autoencoder trainings' matrix "
-            f"products alone, measured on this machine; the conv DAEs and CNNs are not "
-            f"counted: {meta['wall_seconds'] / floor:.2f}x)")
+    return (f" against a floor of {floor:.1f} s (the trainings' products alone, measured on "
+            f"this machine: the MLP autoencoders' GEMMs, the conv DAEs' and CNN's forward and "
+            f"backward passes; fine-tuning, KNN, evaluation and figures not counted: "
+            f"{meta['wall_seconds'] / floor:.2f}x)")
 
 
 def markdown(blocks: list[tuple]) -> str:

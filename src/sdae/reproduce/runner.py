@@ -30,7 +30,7 @@ from sdae.devices import check_device
 from sdae.errors import SdaeError
 from sdae.io.outputs import check_writable_parent, out_lock, read_json, write_json
 from sdae.reproduce.experiments import RESULT, experiment_config, read_result, run_experiment
-from sdae.reproduce.floor import preset_floor
+from sdae.reproduce.floor import conv_floor, preset_floor
 from sdae.reproduce.ladder import ladder_plan
 from sdae.reproduce.plan import Experiment, plan
 from sdae.reproduce.presets import PRESETS, Preset
@@ -160,14 +160,18 @@ def _resume(out: Path, state: dict, preset: Preset, args: dict, jobs: int, data_
 
 
 def gemm_floor(todo: list[Experiment], preset: Preset, device: str) -> float:
-    """Seconds of the GEMMs alone in the preset's autoencoder trainings, measured now on this
-    machine (:mod:`sdae.reproduce.floor`): what the run's wall time is set against."""
+    """Seconds of the products alone in the preset's trainings, measured now on this machine
+    (:mod:`sdae.reproduce.floor`): the MLP autoencoders' GEMMs, and the conv DAEs' and CNN's
+    forward and backward passes. What the run's wall time is set against."""
+
+    def pool(protocol: str) -> int:
+        per_class, facts = PROTOCOLS[protocol][0], source_facts(preset.data)
+        return sum(facts.train_per_class) if per_class is None else per_class * facts.n_classes
 
     configs = [experiment_config(e, preset, device) for e in todo
-               if e.kind in ("dae", "pretrain")]  # fmt: skip
-    per_class, facts = PROTOCOLS[preset.protocol][0], source_facts(preset.data)
-    n = sum(facts.train_per_class) if per_class is None else per_class * facts.n_classes
-    return preset_floor(configs, n, device=device)
+               if e.kind in ("dae", "pretrain", "cnn")]  # fmt: skip
+    mlp = preset_floor(configs, pool(preset.protocol), device=device)  # conv nets add 0 here
+    return mlp + conv_floor([(c, pool(c.protocol)) for c in configs], device=device)
 
 
 class _Clock:

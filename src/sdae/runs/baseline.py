@@ -70,6 +70,19 @@ def fit_mlp(x, y, sizes, settings: Finetuning, *, seed: int, rng: Streams | int,
     return model, history
 
 
+def make_cnn(arch: str, n_classes: int, shape) -> DeepCNN | SmallCNN:
+    """The untrained CNN ``arch`` (``deep`` in channels-last memory) for images ``shape``."""
+    if arch == "deep":
+        return DeepCNN(n_classes, image_shape=shape).to_channels_last()
+    return SmallCNN(n_classes, image_shape=shape)
+
+
+def cnn_model(config: BaselineConfig) -> DeepCNN | SmallCNN:
+    """The untrained CNN of a ``cnn`` baseline ``config``."""
+    facts = facts_of(config)
+    return make_cnn(config.settings.arch, facts.n_classes, image_shape(facts.image_shape))
+
+
 def fit_cnn(x, y, settings: CnnSettings, *, seed: int, rng: Streams | int, progress=False,
             n_classes: int = 10, shape=GREY28
             ) -> tuple[DeepCNN | SmallCNN, list[float]]:  # fmt: skip
@@ -86,10 +99,7 @@ def fit_cnn(x, y, settings: CnnSettings, *, seed: int, rng: Streams | int, progr
     s, rng = settings, streams(rng, device=str(x.device))
     steps = s.epochs * math.ceil(len(x) / min(s.batch_size, len(x)))
     with seeded(seed):
-        if s.arch == "deep":
-            model = DeepCNN(n_classes, image_shape=shape).to_channels_last().to(x.device)
-        else:
-            model = SmallCNN(n_classes, image_shape=shape).to(x.device)
+        model = make_cnn(s.arch, n_classes, shape).to(x.device)
     transform = None
     if s.augment:
         aug_gen = rng.generator("augment")
