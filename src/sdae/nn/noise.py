@@ -79,6 +79,7 @@ class Bits16:
         self.device = torch.device(device)
         if self.device.type == "cpu":
             self._bits, self._torch = np.random.SFC64(seed), None
+            self._spare = np.empty(0, np.int16)
         else:
             self._bits = None
             self._torch = torch.Generator(device=self.device).manual_seed(seed)
@@ -89,8 +90,13 @@ class Bits16:
             return torch.randint(-_HALF, _HALF, shape, dtype=torch.int16,
                                  generator=self._torch, device=self.device)  # fmt: skip
         n = math.prod(shape)
-        words = self._bits.random_raw(-(-n // 4))
-        return torch.from_numpy(words.view(np.int16)[:n]).view(shape)
+        # the lanes of the last word a draw did not use open the next draw: the stream is one
+        # sequence of 16-bit values, so how draws are split (the batch size) does not move it
+        spare, fresh = self._spare[:n], max(0, n - len(self._spare))
+        lanes = self._bits.random_raw(-(-fresh // 4)).view(np.int16)
+        self._spare = np.concatenate([self._spare[n:], lanes[fresh:]])
+        values = np.concatenate([spare, lanes[:fresh]]) if len(spare) else lanes[:fresh]
+        return torch.from_numpy(values).view(shape)
 
     def normal(self, shape) -> torch.Tensor:
         """Standard normal float32 of ``shape`` (for Gaussian noise)."""

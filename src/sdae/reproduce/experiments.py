@@ -100,8 +100,8 @@ def _run_dae(exp: Experiment, config, out: Path, data_dir, progress) -> dict:
                                  f"train noise {config.train_noise}, test noise {q} "
                                  f"({config.noise})")  # fmt: skip
     save_model(out / "model.safetensors", model, config)  # for denoise-then-classify, users
-    return {"final_cost": history[-1], "train_seconds": seconds, "tests": per_test,
-            "cost_history": history}  # fmt: skip
+    return {"final_cost": history[-1], "train_seconds": seconds, "precision": history.precision,
+            "tests": per_test, "cost_history": history}  # fmt: skip
 
 
 def _run_pretrain(exp: Experiment, config, out: Path, data_dir, progress) -> dict:
@@ -113,6 +113,7 @@ def _run_pretrain(exp: Experiment, config, out: Path, data_dir, progress) -> dic
     pretraining_figure(out / "layer_costs.png", config, histories)
     save_model(out / "model.safetensors", model, config)
     return {"pretrain_final_costs": [h[-1] for h in histories], "train_seconds": seconds,
+            "pretrain_precision": [h.precision for h in histories],
             "pretrain_cost_histories": histories}  # fmt: skip
 
 

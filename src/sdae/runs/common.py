@@ -52,9 +52,9 @@ def classification_result(model, train: Split, test: Split, out: Path, title: st
     ``class_names`` label the confusion matrix (Fashion-MNIST's by default)."""
     return {
         "pretrain_final_costs": [h[-1] for h in pretrain],
-        "pretrain_precision": [getattr(h, "precision", "fp32") for h in pretrain],
+        "pretrain_precision": [getattr(h, "precision", None) for h in pretrain],
         "finetune_final_cost": finetune[-1] if finetune else None,
-        "finetune_precision": getattr(finetune, "precision", "fp32"),
+        "finetune_precision": getattr(finetune, "precision", None),
         **_classification_metrics(model, train, test, out, title, class_names),
         "train_seconds": seconds,
         "n_labelled": n_labelled,

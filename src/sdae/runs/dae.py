@@ -196,7 +196,7 @@ def write_dae(config: DaeConfig, out: Path, train: Split, test: Split, *,
         extra["psnr_by_level"] = psnr_by_level(model, config, scored, config.input_shape)
     metrics = {
         "final_cost": history[-1], **scores, "train_seconds": seconds,
-        "precision": getattr(history, "precision", "fp32"),
+        "precision": history.precision,
         "n_train": len(train), "n_test": len(test), **extra, "cost_history": history,
     }  # fmt: skip
     title = f"train noise {config.train.noise_text}"
