@@ -150,18 +150,13 @@ def _uniform(shape, generator: NoiseGenerator, buffers: Buffers | None, name="r"
     return torch.rand(shape, generator=generator, device=generator.device, out=out)
 
 
-def _bits_masks(r: torch.Tensor, r2: torch.Tensor, k_salt: Level, k_pepper: Level,
-                like: torch.Tensor, buffers):  # fmt: skip
-    """The clamp bounds from 16-bit draws: ``lo`` 1 where salt (``u < k_salt`` in ``r``),
-    ``hi`` 0 where pepper (``u >= 65536 - k_pepper`` in ``r2``) and not salt."""
+def _bits_masks(r: torch.Tensor, r2: torch.Tensor, k: Level, like: torch.Tensor, buffers):
+    """The clamp bounds from 16-bit draws: ``lo`` 1 where salt (``u < k`` in ``r``), ``hi``
+    0 where pepper (``u >= 65536 - k`` in ``r2``) and not salt."""
     # both thresholds lie in int16's range for k in [0, 32768] (every level sdae allows)
-    lo = _mask(r, torch.lt, _offset(k_salt, -_HALF), like, buffers, "lo")
-    hi = _mask(r2, torch.le, _offset(k_pepper, _HALF - 1, -1), like, buffers, "hi")
+    lo = _mask(r, torch.lt, k - _HALF, like, buffers, "lo")
+    hi = _mask(r2, torch.le, _HALF - 1 - k, like, buffers, "hi")
     return lo, hi if r2 is r else torch.maximum(hi, lo, out=hi)
-
-
-def _offset(k: Level, shift: int, sign: int = 1) -> Level:
-    return shift + sign * k
 
 
 def _between(x: torch.Tensor, lo, hi, buffers: Buffers | None) -> torch.Tensor:
@@ -189,7 +184,7 @@ def salt_and_pepper(x: torch.Tensor, p: Level, generator: NoiseGenerator,
     """
     r = _uniform(x.shape, generator, buffers)
     if r.dtype == torch.int16:
-        return _between(x, *_bits_masks(r, r, _count(p), _count(p), x, buffers), buffers)
+        return _between(x, *_bits_masks(r, r, _count(p), x, buffers), buffers)
     salt = _mask(r, torch.lt, p, x, buffers, "lo")  # rnd < prob: 1
     keep = _mask(r, torch.le, 1.0 - p, x, buffers, "hi")  # rnd > thres: 0
     return _between(x, salt, keep, buffers)
@@ -202,7 +197,7 @@ def salt_and_pepper_fresh(x: torch.Tensor, p: Level, generator: NoiseGenerator,
     # the images are split into batches
     r1, r2 = _uniform((len(x), 2, *x.shape[1:]), generator, buffers).unbind(1)
     if r1.dtype == torch.int16:  # pepper at (1 - p) p: u2 >= 65536 - k where not salt
-        return _between(x, *_bits_masks(r1, r2, _count(p), _count(p), x, buffers), buffers)
+        return _between(x, *_bits_masks(r1, r2, _count(p), x, buffers), buffers)
     salt = _mask(r1, torch.lt, p, x, buffers, "lo")
     keep = _mask(r2, torch.le, 1.0 - p, x, buffers, "hi")
     return _between(x, salt, torch.maximum(keep, salt, out=keep), buffers)  # salt comes last
@@ -217,7 +212,7 @@ def impulse(x: torch.Tensor, density: Level, generator: NoiseGenerator,
     r = _uniform(x.shape, generator, buffers)
     half = density / 2
     if r.dtype == torch.int16:
-        return _between(x, *_bits_masks(r, r, _count(half), _count(half), x, buffers), buffers)
+        return _between(x, *_bits_masks(r, r, _count(half), x, buffers), buffers)
     salt = _mask(r, torch.ge, 1.0 - half, x, buffers, "lo")  # r >= 1 - d/2: 1
     keep = _mask(r, torch.ge, half, x, buffers, "hi")  # r < d/2: 0
     return _between(x, salt, keep, buffers)
@@ -227,7 +222,7 @@ def masking(x: torch.Tensor, level: Level, generator: NoiseGenerator) -> torch.T
     """Masking noise: each pixel set to 0 with probability ``level``."""
     r = _uniform(x.shape, generator, None)
     if r.dtype == torch.int16:  # int32: level 1 puts the threshold at 32768, past int16
-        r, level = r.to(torch.int32), _offset(_count(level), -_HALF)
+        r, level = r.to(torch.int32), _count(level) - _HALF
     return x.masked_fill(r.to(x.device) < _on(level, x), 0.0)
 
 

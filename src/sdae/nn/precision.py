@@ -101,6 +101,25 @@ def choose(precision: str, device: torch.device | str, key: Hashable,
     return _CHOSEN[full_key]
 
 
+def forward_backward(model: torch.nn.Module, x: torch.Tensor):
+    """A probe for :func:`choose` and the floor: ``probe(dtype)`` is one forward and backward
+    pass of ``model`` on ``x`` in that precision, in eval mode (no running statistic moves;
+    the mode is restored) and with the gradients dropped afterwards."""
+
+    def probe(dtype):
+        def run():
+            was = model.training
+            model.eval()
+            with autocast(dtype, x.device):
+                out = model(x)
+            out.float().sum().backward()
+            model.train(was)
+            for p in model.parameters():
+                p.grad = None
+        return run
+    return probe
+
+
 def name(dtype: torch.dtype) -> str:
     """``fp32`` or ``bf16``, as configs and metrics write it."""
     return "bf16" if dtype == torch.bfloat16 else "fp32"

@@ -166,22 +166,14 @@ def _autograd_cost(model: nn.Module, noisy, clean, settings: AutoencoderTraining
 def _probe_step(model: nn.Module, x: torch.Tensor, by_hand: bool):
     """For :func:`sdae.nn.precision.choose`: a piece of one training step at ``x``'s shape
     in a given dtype (a GEMM of the closed-form step; a forward and backward pass of any
-    other model, in eval mode so that no running statistic moves, gradients dropped)."""
-    def probe(dtype):
-        if by_hand:
-            a = x.to(dtype)
-            w = model.encoder.weight.detach().to(dtype)
-            return lambda: torch.mm(a, w.t())
+    other model, :func:`sdae.nn.precision.forward_backward`)."""
+    if not by_hand:
+        return precision.forward_backward(model, x)
 
-        def step():
-            was = model.training
-            model.eval()
-            with precision.autocast(dtype, x.device):
-                model(x).float().sum().backward()
-            model.train(was)
-            for p in model.parameters():
-                p.grad = None
-        return step
+    def probe(dtype):
+        a = x.to(dtype)
+        w = model.encoder.weight.detach().to(dtype)
+        return lambda: torch.mm(a, w.t())
     return probe
 
 

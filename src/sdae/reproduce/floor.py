@@ -134,25 +134,14 @@ def preset_floor(configs, n: int, repeats: int = 3, device: str = "cpu") -> floa
 
 def conv_seconds(model: torch.nn.Module, batch: torch.Tensor, repeats: int = 3,
                  device: str = "cpu") -> float:  # fmt: skip
-    """Seconds of one forward and backward pass of ``model`` on ``batch`` (eval mode, so no
-    running statistic moves), in the faster of fp32 and, where the machine has bf16
-    instructions, bf16 autocast."""
-    from sdae.nn.precision import autocast, native_bf16
+    """Seconds of one forward and backward pass of ``model`` on ``batch``
+    (:func:`sdae.nn.precision.forward_backward`), in the faster of fp32 and, where the machine
+    has bf16 instructions, bf16 autocast."""
+    from sdae.nn.precision import forward_backward, native_bf16
 
-    model = model.to(device).eval()
-    batch = batch.to(device)
-
-    def pass_in(dtype):
-        def run():
-            with autocast(dtype, device):
-                out = model(batch)
-            out.float().sum().backward()
-        return run
-
+    probe = forward_backward(model.to(device), batch.to(device))
     dtypes = [torch.float32] + ([torch.bfloat16] if native_bf16(device) else [])
-    best = min(time_per_call(pass_in(dt), repeats, device) for dt in dtypes)
-    model.zero_grad(set_to_none=True)
-    return best
+    return min(time_per_call(probe(dt), repeats, device) for dt in dtypes)
 
 
 def conv_work(config, n: int):
