@@ -123,3 +123,13 @@ def test_the_config_names_the_stream_and_old_configs_read_as_torch():
     assert from_flags("dae", {"noise_stream": args.noise_stream}).train.noise_stream == "torch"
     sae = load_config("sae", to_jsonable(from_flags("sae", {"noise_stream": "torch"})))
     assert {s.noise_stream for s in sae.pretrain} == {"torch"}
+
+
+def test_drawn_levels_are_not_read_back_but_given_levels_are_checked():
+    """Levels from draw_levels (a checked range) skip the check that reads them back from
+    the device; levels a caller gives are checked."""
+    x = gray(64).expand(2, 64).clone()
+    wild = torch.tensor([[0.2], [0.9]])  # 0.9 is outside salt-and-pepper's [0, 0.5]
+    with pytest.raises(SdaeError, match="is outside \\[0.0, 0.5\\] for salt-and-pepper"):
+        corrupt(x, "salt-and-pepper", wild, Bits16(0))
+    assert corrupt(x, "salt-and-pepper", wild, Bits16(0), drawn=True).shape == x.shape

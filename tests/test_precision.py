@@ -1,11 +1,13 @@
 """Mixed precision (sdae.nn.precision): the bf16 closed-form step against the fp32 one and
 autograd, the run-time choice, and what a run records."""
 
+import json
 import time
 
 import pytest
 import torch
 
+from sdae.config.flags import from_flags
 from sdae.config.training import AutoencoderTraining
 from sdae.config.tree import from_json, to_jsonable
 from sdae.errors import SdaeError
@@ -94,3 +96,25 @@ def test_the_setting_is_checked_and_old_configs_read_as_fp32():
     old = {k: v for k, v in to_jsonable(AutoencoderTraining()).items() if k != "precision"}
     assert from_json(AutoencoderTraining, old).precision == "fp32"
     assert AutoencoderTraining().precision == "auto"
+
+
+def test_a_run_records_the_precision_it_chose_and_the_config_its_setting(tmp_path, fmnist):
+    from sdae.cli import main
+
+    out = tmp_path / "run"
+    small = ["--iterations", "5", "--hidden", "16", "--batch-size", "500", "--quiet"]
+    assert main(["dae", "--precision", "bf16", "--noise-stream", "torch", "--out", str(out),
+                 *small]) == 0  # fmt: skip
+    metrics = json.loads((out / "metrics.json").read_text())
+    config = json.loads((out / "config.json").read_text())
+    assert metrics["precision"] == "bf16" and config["train"]["precision"] == "bf16"
+    assert config["train"]["noise_stream"] == "torch"
+
+
+def test_the_precision_flag_reaches_every_training_it_names():
+    sae = from_flags("sae", {"precision": "fp32"})
+    assert {t.precision for t in sae.pretrain} == {"fp32"}
+    assert from_flags("baseline", {"model": "cnn", "precision": "bf16"}).settings.precision \
+        == "bf16"  # fmt: skip
+    with pytest.raises(SdaeError, match="--precision 'half'"):
+        from_flags("dae", {"precision": "half"})
