@@ -17,6 +17,7 @@ from threadpoolctl import threadpool_limits
 import sdae.sklearn.autoencoder
 import sdae.sklearn.checks
 import sdae.sklearn.classifier
+import sdae.sklearn.semi
 from sdae.config.training import AutoencoderTraining, Finetuning
 from sdae.data.fashion_mnist import CLASS_NAMES
 from sdae.data.protocols import stratified_indices
@@ -26,6 +27,7 @@ from sdae.nn.training import finetune, pretrain_stack, train_autoencoder
 from sdae.rng import Streams
 from sdae.sklearn.autoencoder import DenoisingAutoencoder
 from sdae.sklearn.classifier import StackedAutoencoderClassifier
+from sdae.sklearn.semi import SemiSupervisedClassifier
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -62,6 +64,10 @@ QUICK = [
     StackedAutoencoderClassifier(hidden_sizes=(8,), pretrain_iterations=30,
                                  finetune_iterations=100, finetune_optimizer="adam",
                                  lr_top=0.1, lr_body=0.01),
+    # no flip: blobs' two features laid out as an image are no image to mirror
+    SemiSupervisedClassifier(width=4, iterations=150, batch_size=16, unlabelled_ratio=1, lr=0.003,
+                             ema=0.9, flip=False, graph_features="pca", graph_per_class=5,
+                             random_state=0),
 ]  # fmt: skip
 
 OUT_OF_RANGE = (
@@ -90,19 +96,24 @@ RANGE_CHECKS_OF = {
                              "check_transformer_preserve_dtypes"),
     "StackedAutoencoderClassifier": ("check_classifier_data_not_an_array",
                                      "check_classifiers_train"),
+    "SemiSupervisedClassifier": ("check_classifier_data_not_an_array",
+                                 "check_classifiers_train"),
 }  # fmt: skip
+
+
+SEMI_SUPERVISED = ("StackedAutoencoderClassifier", "SemiSupervisedClassifier")
 
 
 def refused_range(estimator) -> dict[str, str]:
     name = type(estimator).__name__
     failing = {check: OUT_OF_RANGE for check in (*RANGE_CHECKS, *RANGE_CHECKS_OF[name])}
-    if name == "StackedAutoencoderClassifier":
+    if name in SEMI_SUPERVISED:
         failing["check_classifiers_classes"] = MINUS_ONE_CLASS
     return failing
 
 
 def minus_one_only(estimator) -> dict[str, str]:
-    if type(estimator).__name__ == "StackedAutoencoderClassifier":
+    if type(estimator).__name__ in SEMI_SUPERVISED:
         return {"check_classifiers_classes": MINUS_ONE_CLASS}
     return {}
 
@@ -125,6 +136,7 @@ def test_estimator_checks_in_unit_interval(estimator, check, monkeypatch):
 
     monkeypatch.setattr(sdae.sklearn.autoencoder, "unit_interval", squash)
     monkeypatch.setattr(sdae.sklearn.classifier, "unit_interval", squash)
+    monkeypatch.setattr(sdae.sklearn.semi, "unit_interval", squash)
     check(estimator)
 
 

@@ -313,6 +313,10 @@ def _add_semi(sub) -> None:
         ("--graph-neighbors", int, "neighbours of each pool image in label spreading's graph"),
         ("--graph-alpha", float, "label spreading's clamping, in (0, 1)"),
         ("--graph-components", int, "PCA dimensions the graph is built in"),
+        ("--rounds", int, "rounds of FixMatch; each after the first starts afresh with the "
+         "pool images the previous round's teacher is surest of as extra labels"),
+        ("--round-per-class", int, "pool images per class a round takes from the previous "
+         "round's teacher"),
     ):  # fmt: skip
         dest = flag[2:].replace("-", "_")
         # --graph-per-class's default follows the pool (from_flags): none given here
@@ -322,6 +326,12 @@ def _add_semi(sub) -> None:
     g.add_argument("--flip", action=argparse.BooleanOptionalAction, default=None,
                    help="mirror images left-right in the weak and strong views (default: on, "
                    "but off for digits, where a mirror changes what an image means)")
+    g.add_argument("--align", action=argparse.BooleanOptionalAction, default=d.align,
+                   help="distribution alignment: scale the teacher's predictions towards "
+                   "balanced classes before thresholding (default: %(default)s)")
+    g.add_argument("--precision", choices=PRECISIONS,
+                   help="auto: bf16 autocast where this machine has bf16 instructions and a "
+                   "probe of the first step measures it faster, else fp32 (default: auto)")
     common_flags(p, out_default="runs/semi")
 
 

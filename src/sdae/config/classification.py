@@ -18,7 +18,7 @@ with one settings class per baseline (Table X), and :class:`SemiConfig` (``sdae 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import ClassVar
 
 from sdae.config.checks import (
@@ -269,7 +269,7 @@ GRAPH_FEATURES = ("sae", "pca")
 
 
 @dataclass(frozen=True)
-class SemiConfig:
+class SemiTraining:
     """Semi-supervised training (:mod:`sdae.nn.semi`): FixMatch (Sohn et al., 2020) with an EMA
     teacher on a :class:`~sdae.nn.convnets.DeepCNN` of ``width``, the labelled images and the
     protocol's whole training pool. ``iterations`` Adam steps at ``lr`` (cosine decay), each
@@ -284,7 +284,60 @@ class SemiConfig:
     The graph is built on ``graph_features``: ``sae``, the codes of the paper's 784-100
     stack pretrained on the pool (Table VII's schedule, ``graph_pretrain_iterations`` Adam
     steps), or ``pca``, ``graph_components`` principal components of the pixels.
+    ``precision``: the CNN's products, as :class:`CnnSettings`'s (``auto``: bf16
+    autocast where the CPU has bf16 instructions and a probe of the first step is faster).
+    Each of ``rounds`` after the first starts afresh (its own seed) with, beside the given
+    labels, the ``round_per_class`` pool images per class the previous round's teacher is
+    surest of; ``align`` turns on distribution alignment of the teacher's predictions.
+    ``seed`` draws the weights and names the streams (:mod:`sdae.nn.semi`).
     """
+
+    width: int = 16
+    iterations: int = 1800
+    lr: float = 0.002
+    batch_size: int = 64
+    unlabelled_ratio: int = 3
+    threshold: float = 0.95
+    ema: float = 0.99
+    strong_noise: float = 0.15
+    flip: bool = True
+    graph_per_class: int = 50
+    graph_features: str = "sae"
+    graph_neighbors: int = 20
+    graph_alpha: float = 0.9
+    graph_components: int = 50
+    graph_pretrain_iterations: int = 1000
+    align: bool = False
+    rounds: int = 1
+    round_per_class: int = 300
+    precision: str = "auto"
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        check_optimizer("adam", self.lr, self.iterations, self.batch_size)
+        for field, low in (("width", 1), ("unlabelled_ratio", 1), ("graph_per_class", 0),
+                           ("rounds", 1), ("round_per_class", 1),
+                           ("graph_neighbors", 1), ("graph_components", 1),
+                           ("graph_pretrain_iterations", 1)):  # fmt: skip
+            check_whole(field, getattr(self, field), low)
+        check_precision(self.precision)
+        if self.graph_features not in GRAPH_FEATURES:
+            raise SdaeError(f"--graph-features {self.graph_features!r}: choose one of "
+                            f"{', '.join(GRAPH_FEATURES)}")  # fmt: skip
+        if not 0.0 < self.graph_alpha < 1.0:
+            raise SdaeError(f"--graph-alpha {self.graph_alpha} must lie in (0, 1)")
+        if not 0.0 < self.threshold < 1.0:
+            raise SdaeError(f"--threshold {self.threshold} must lie in (0, 1)")
+        if not 0.0 <= self.ema < 1.0:
+            raise SdaeError(f"--ema {self.ema} must lie in [0, 1)")
+        check_noise("salt-and-pepper", self.strong_noise, "strong_noise")
+
+
+@dataclass(frozen=True)
+class SemiConfig:
+    """``sdae semi``: the recipe (:class:`SemiTraining`, its fields flat here, as the command
+    line's flags) on ``labels_per_class`` labelled images per class (draw ``labels_seed``) of
+    the ``protocol``'s pool of ``data``."""
 
     labels_per_class: int = 5
     labels_seed: int = 0
@@ -303,6 +356,10 @@ class SemiConfig:
     graph_alpha: float = 0.9
     graph_components: int = 50
     graph_pretrain_iterations: int = 1000
+    align: bool = False
+    rounds: int = 1
+    round_per_class: int = 300
+    precision: str = "auto"
     data: str = "fashion-mnist"
     image_size: tuple[int, ...] | None = None  # an image folder's (H, W); None: the usual
     protocol: str = "paper"
@@ -315,21 +372,12 @@ class SemiConfig:
             raise SdaeError("sdae semi needs a label budget (--labels-per-class N): with all "
                             "labels use `sdae baseline cnn`")  # fmt: skip
         check_labels(self)
-        check_optimizer("adam", self.lr, self.iterations, self.batch_size)
-        for field, low in (("width", 1), ("unlabelled_ratio", 1), ("graph_per_class", 0),
-                           ("graph_neighbors", 1), ("graph_components", 1),
-                           ("graph_pretrain_iterations", 1)):  # fmt: skip
-            check_whole(field, getattr(self, field), low)
+        self.training  # noqa: B018  (checks the recipe)
         check_graph(self)
-        if self.graph_features not in GRAPH_FEATURES:
-            raise SdaeError(f"--graph-features {self.graph_features!r}: choose one of "
-                            f"{', '.join(GRAPH_FEATURES)}")  # fmt: skip
-        if not 0.0 < self.graph_alpha < 1.0:
-            raise SdaeError(f"--graph-alpha {self.graph_alpha} must lie in (0, 1)")
-        if not 0.0 < self.threshold < 1.0:
-            raise SdaeError(f"--threshold {self.threshold} must lie in (0, 1)")
-        if not 0.0 <= self.ema < 1.0:
-            raise SdaeError(f"--ema {self.ema} must lie in [0, 1)")
-        check_noise("salt-and-pepper", self.strong_noise, "strong_noise")
         check_run(self)
         check_conv_images(facts_of(self), "sdae semi's CNN", "use sdae sae or a baseline")
+
+    @property
+    def training(self) -> SemiTraining:
+        """The recipe of this run (its fields of :class:`SemiTraining`)."""
+        return SemiTraining(**{f.name: getattr(self, f.name) for f in fields(SemiTraining)})

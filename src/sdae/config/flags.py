@@ -99,7 +99,8 @@ FLAGS: dict[str, dict[str, str]] = {
                           "batch_size", "unlabelled_ratio", "threshold", "ema",
                           "strong_noise", "graph_per_class", "graph_features",
                           "graph_neighbors", "graph_alpha", "graph_components",
-                          "graph_pretrain_iterations", "flip", "data", "image_size")},
+                          "graph_pretrain_iterations", "flip", "data", "image_size",
+                          "precision", "align", "rounds", "round_per_class")},
         **_RUN,
     },
     "baseline": {

@@ -79,12 +79,13 @@ def reduce_gradients(params: Iterable[torch.nn.Parameter], share: float) -> None
 
 
 def reduce_cost(cost: torch.Tensor, share: float) -> torch.Tensor:
-    """The whole step's mean cost from each rank's mean over its rows."""
+    """The whole step's mean cost (a scalar, or a vector of means) from each rank's mean over
+    its rows."""
     if not active():
         return cost
-    total = cost.detach().reshape(1).mul(share)
+    total = cost.detach().reshape(-1).mul(share)
     dist.all_reduce(total)
-    return total[0]
+    return total.reshape(cost.shape)
 
 
 def broadcast_buffers(buffers: Iterable[torch.Tensor]) -> None:

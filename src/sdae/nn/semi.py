@@ -36,11 +36,11 @@ from sklearn.decomposition import PCA
 from sklearn.semi_supervised import LabelSpreading
 from torch.nn import functional as F
 
-from sdae.config.classification import SemiConfig, paper_pretraining
-from sdae.nn import distributed
+from sdae.config.classification import SemiTraining, paper_pretraining
+from sdae.nn import distributed, precision
 from sdae.nn.augment import GREY28, as_nchw, augment, flat, image_shape
 from sdae.nn.convnets import DeepCNN
-from sdae.nn.loop import TrainingLoop
+from sdae.nn.loop import History, TrainingLoop
 from sdae.nn.models import StackedAutoencoder, seeded
 from sdae.nn.noise import corrupt
 from sdae.nn.training import pretrain_stack
@@ -104,7 +104,7 @@ def sae_codes(pool: torch.Tensor, seed: int, iterations: int = 1000) -> np.ndarr
 
 
 def graph_labels(pool: torch.Tensor, labelled: np.ndarray, labels: np.ndarray,
-                 config: SemiConfig) -> tuple[np.ndarray, np.ndarray]:
+                 config: SemiTraining) -> tuple[np.ndarray, np.ndarray]:
     """Label spreading (Zhou et al., 2004; scikit-learn's ``LabelSpreading``) over a
     ``config.graph_neighbors``-NN graph of ``pool: [P, D]`` (on the features of
     ``config.graph_features``: :func:`sae_codes` or PCA), from the labelled
@@ -128,15 +128,41 @@ def graph_labels(pool: torch.Tensor, labelled: np.ndarray, labels: np.ndarray,
     with warnings.catch_warnings():  # "max_iter reached" is no error for our use
         warnings.simplefilter("ignore")
         dist = np.nan_to_num(spread.fit(features, target).label_distributions_)
-    classes = spread.classes_[dist.argmax(1)]
-    confidence = dist.max(1)
+    return surest_per_class(dist, spread.classes_, labelled, np.unique(labels),
+                            c.graph_per_class)  # fmt: skip
+
+
+def surest_per_class(dist: np.ndarray, classes: np.ndarray, labelled: np.ndarray,
+                     wanted: np.ndarray, per_class: int
+                     ) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+    """``(positions, labels)`` of the ``per_class`` pool images of each class in ``wanted``
+    that ``dist: [P, K]`` (a distribution over ``classes: [K]`` for each pool image) is
+    surest of, most confident first; the ``labelled`` positions are never picked."""
+    best = classes[dist.argmax(1)]
+    confidence = dist.max(1).astype(np.float64)
     confidence[labelled] = -1.0  # already labelled: never picked again
     picked = []
-    for k in np.unique(labels):
-        mine = np.flatnonzero((classes == k) & (confidence >= 0))
-        picked.append(mine[np.argsort(-confidence[mine], kind="stable")[: c.graph_per_class]])
+    for k in wanted:
+        mine = np.flatnonzero((best == k) & (confidence >= 0))
+        picked.append(mine[np.argsort(-confidence[mine], kind="stable")[:per_class]])
     positions = np.concatenate(picked)
-    return positions, classes[positions]
+    return positions, best[positions]
+
+
+ALIGN_DECAY = 0.99  # the running mean of the teacher's predictions: ~100 steps
+
+
+def _align(probs: torch.Tensor, seen: torch.Tensor, share: float
+           ) -> tuple[torch.Tensor, torch.Tensor]:  # fmt: skip
+    """Distribution alignment (Berthelot et al., ReMixMatch, 2020): ``probs: [U, K]``, the
+    teacher's predictions on the step's pool images, times the wanted class distribution
+    (uniform: the labelled draw is stratified) over ``seen: [K]``, the running mean of its
+    predictions, renormalised. Returns ``(aligned probs, the updated running mean)``; under
+    torchrun the batch mean is the whole step's (``share``: this rank's share of its rows)."""
+    mean = distributed.reduce_cost(probs.mean(0), share)
+    seen = ALIGN_DECAY * seen + (1 - ALIGN_DECAY) * mean
+    aligned = probs / seen.clamp_min(1e-6)
+    return aligned / aligned.sum(1, keepdim=True), seen
 
 
 def _update_teacher(teacher: DeepCNN, student: DeepCNN, decay: float) -> None:
@@ -147,7 +173,7 @@ def _update_teacher(teacher: DeepCNN, student: DeepCNN, decay: float) -> None:
             t.copy_(s)
 
 
-def fixmatch(x_l: torch.Tensor, y_l: torch.Tensor, pool: torch.Tensor, config: SemiConfig,
+def fixmatch(x_l: torch.Tensor, y_l: torch.Tensor, pool: torch.Tensor, config: SemiTraining,
              *, shape: Sequence[int] = GREY28, n_classes: int = 10, progress: bool = False
              ) -> tuple[DeepCNN, list[float]]:  # fmt: skip
     """Train on labelled ``x_l: [L, D]``, ``y_l: [L]`` (classes ``0 .. n_classes - 1``) and
@@ -177,6 +203,7 @@ def fixmatch(x_l: torch.Tensor, y_l: torch.Tensor, pool: torch.Tensor, config: S
     views, pick_l, pick_u = Views(rng, c.strong_noise, shape, c.flip), rng.generator("labelled"), \
         rng.generator("pool")  # fmt: skip
     n_u = c.unlabelled_ratio * c.batch_size
+    seen = torch.full((n_classes,), 1.0 / n_classes, device=pool.device)  # for c.align
     loop = TrainingLoop([(list(student.parameters()), c.lr)], "adam", iterations=c.iterations,
                         schedule="cosine", desc="FixMatch", progress=progress,
                         lr_hint="lower --lr", buffers=student.buffers())  # fmt: skip
@@ -188,11 +215,20 @@ def fixmatch(x_l: torch.Tensor, y_l: torch.Tensor, pool: torch.Tensor, config: S
             weak, strong = views.weak(ub), views.strong(ub)
             lab, unl = loop.shard(len(xb)), loop.shard(n_u)  # this rank's rows of each
             xb, yb, weak, strong = xb[lab.rows], yb[lab.rows], weak[unl.rows], strong[unl.rows]
-            with torch.no_grad():
-                confidence, pseudo = F.softmax(teacher(weak), 1).max(1)
+            both = torch.cat([xb, strong])
+            if i == 0:  # the products' precision, probed on this first batch
+                dtype = precision.choose(c.precision, both.device, ("semi", c.width, both.shape),
+                                         precision.forward_backward(student, both))  # fmt: skip
+                loop.precision = precision.name(dtype)
+            with torch.no_grad(), precision.autocast(dtype, both.device):
+                probs = F.softmax(teacher(weak).float(), 1)
+            if c.align:
+                probs, seen = _align(probs, seen, unl.share)
+            confidence, pseudo = probs.max(1)
             student.train()
             loop.zero_grad()
-            logits = student(torch.cat([xb, strong]))
+            with precision.autocast(dtype, both.device):
+                logits = student(both).float()
             unlabelled = F.cross_entropy(logits[len(xb):], pseudo, reduction="none")
             # each mean weighted by its share (1.0 in one process): the ranks' costs sum
             cost = lab.share * F.cross_entropy(logits[: len(xb)], yb) + \
@@ -201,3 +237,41 @@ def fixmatch(x_l: torch.Tensor, y_l: torch.Tensor, pool: torch.Tensor, config: S
             loop.step(i, cost)  # already weighted: the ranks' gradients are summed
             _update_teacher(teacher, student, c.ema)
     return teacher.eval(), loop.history
+
+
+def predict_proba(model: torch.nn.Module, x: torch.Tensor, batch: int = 4096) -> torch.Tensor:
+    """``[N, K]``: ``model``'s class probabilities on ``x: [N, D]``, in eval mode."""
+    model.eval()
+    with torch.no_grad():
+        return torch.cat([F.softmax(model(x[i:i + batch]).float(), 1)
+                          for i in range(0, len(x), batch)])  # fmt: skip
+
+
+def self_training(pool: torch.Tensor, labelled: np.ndarray, labels: np.ndarray,
+                  config: SemiTraining, *, shape: Sequence[int] = GREY28, n_classes: int = 10,
+                  progress: bool = False) -> tuple[DeepCNN, History, list[dict]]:  # fmt: skip
+    """The whole of ``sdae semi`` on ``pool: [P, D]`` with the labels ``labels: [L]`` at
+    positions ``labelled: [L]``: :func:`graph_labels`, then ``config.rounds`` rounds of
+    :func:`fixmatch`. Each round after the first starts from fresh weights (its own seed,
+    ``derive_seed(seed, "round<r>")``) and takes, beside the given labels, the
+    ``config.round_per_class`` pool images of each class the previous round's teacher is
+    surest of, with its label. Returns ``(the last teacher, the cost of every step of every
+    round, one dict per round: positions and labels it added)``."""
+
+    extra, extra_y = graph_labels(pool, labelled, labels, config)
+    rounds, costs, model, dtype = [], [], None, "fp32"
+    for r in range(config.rounds):
+        if r:
+            probs = predict_proba(model, pool).cpu().numpy()
+            extra, extra_y = surest_per_class(probs, np.arange(n_classes), labelled,
+                                              np.unique(labels), config.round_per_class)
+        rounds.append({"positions": extra, "labels": extra_y})
+        positions = torch.as_tensor(np.concatenate([labelled, extra]), device=pool.device)
+        y = torch.as_tensor(np.concatenate([labels, extra_y]), device=pool.device)
+        c = config if r == 0 else dataclasses.replace(
+            config, seed=derive_seed(config.seed, f"round{r}"))  # fmt: skip
+        model, history = fixmatch(pool[positions], y, pool, c, shape=shape,
+                                  n_classes=n_classes, progress=progress)  # fmt: skip
+        costs += list(history)
+        dtype = getattr(history, "precision", dtype)
+    return model, History(costs, dtype), rounds

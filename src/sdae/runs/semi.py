@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import torch
 
 from sdae.config.checks import facts_of, labels_text
 from sdae.config.classification import SemiConfig
@@ -18,7 +17,7 @@ from sdae.io import figures
 from sdae.io.checkpoints import save_model
 from sdae.io.outputs import RESULT_FILE, write_json
 from sdae.nn.augment import image_shape
-from sdae.nn.semi import fixmatch, graph_labels
+from sdae.nn.semi import self_training
 from sdae.runs.common import classification_result, run_staged
 
 
@@ -51,12 +50,10 @@ def write_semi(config: SemiConfig, folder: Path, train, test, *, progress: bool 
     pool = train.pool  # the images, then the source's unlabelled ones (label -1 below)
     y_pool = np.full(len(pool), -1)
     y_pool[: len(train)] = train.y.cpu().numpy()
-    extra, extra_y = graph_labels(pool, idx, y_pool[idx], config)
-    positions = torch.as_tensor(np.concatenate([idx, extra]), device=pool.device)
-    y_l = torch.as_tensor(np.concatenate([y_pool[idx], extra_y]), device=pool.device)
     facts = facts_of(config)
-    model, history = fixmatch(pool[positions], y_l, pool, config, progress=progress,
-                              shape=image_shape(facts.image_shape), n_classes=facts.n_classes)
+    model, history, rounds = self_training(
+        pool, idx, y_pool[idx], config.training, progress=progress,
+        shape=image_shape(facts.image_shape), n_classes=facts.n_classes)  # fmt: skip
     seconds = time.perf_counter() - start
     labels = labels_text(config.labels_per_class)
     figures.cost_curve(folder / "finetune_cost.png", {"cost": history},
@@ -66,11 +63,18 @@ def write_semi(config: SemiConfig, folder: Path, train, test, *, progress: bool 
         pretrain=[], finetune=history, seconds=seconds, n_labelled=len(idx),
         class_names=facts.class_names,
     )  # fmt: skip
-    # how good the graph's labels were: scored after training, against the pool's own labels
-    # (where it has them: an unlabelled image's is unknown)
-    known = y_pool[extra] >= 0
-    metrics["graph_labelled"] = len(extra)
-    metrics["graph_label_accuracy"] = float(np.mean(extra_y[known] == y_pool[extra][known])) \
-        if known.any() else None  # fmt: skip
+    # how good the graph's (and each later round's) labels were: scored after training,
+    # against the pool's own labels (where it has them: an unlabelled image's is unknown)
+    scores = [_label_accuracy(r["positions"], r["labels"], y_pool) for r in rounds]
+    metrics["graph_labelled"] = len(rounds[0]["positions"])
+    metrics["graph_label_accuracy"] = scores[0]
+    metrics["round_label_accuracy"] = scores[1:]
     save_model(folder / "model.safetensors", model, config)
     return metrics
+
+
+def _label_accuracy(positions: np.ndarray, labels: np.ndarray, truth: np.ndarray):
+    """Share of ``labels`` at ``positions`` equal to ``truth`` there (-1: unknown, skipped);
+    None when none is known."""
+    known = truth[positions] >= 0
+    return float(np.mean(labels[known] == truth[positions][known])) if known.any() else None
