@@ -7,7 +7,7 @@ import json
 import pytest
 
 from sdae.reproduce.experiments import experiment_config
-from sdae.reproduce.ladder import LADDER_LABELS, METHODS, build_ladder, ladder_plan
+from sdae.reproduce.ladder import LADDER_LABELS, METHODS, build_ladder, goals_of, ladder_plan
 from sdae.reproduce.plan import select
 from sdae.reproduce.presets import PRESETS
 from sdae.reproduce.runner import reproduce
@@ -37,6 +37,17 @@ def test_every_method_draws_the_same_labelled_images():
     assert len(by_draw) == len(LADDER_LABELS) * 2
     for (labels, draw), seen in by_draw.items():
         assert seen == {(labels, draw, "paper", 0)}
+
+
+def test_beyond_full_runs_the_ladder_on_the_full_protocol():
+    """`--preset beyond-full`: every experiment of the ladder on all 60000 training images
+    (the pool) and the 10000 test images, five label draws, the full goals in its report."""
+    preset = PRESETS["beyond-full"]
+    assert preset.ladder_draws == 5 and preset.protocol == "full"
+    configs = [experiment_config(e, preset) for e in ladder_plan(1, preset.ladder_draws)]
+    assert {c.protocol for c in configs} == {"full"}
+    assert {c.labels_seed for c in configs if hasattr(c, "graph_per_class")} == set(range(5))
+    assert goals_of({"protocol": "full"}) == {1: 70.0, 5: 80.0, 10: 85.0}
 
 
 @pytest.fixture(scope="module")
@@ -71,7 +82,14 @@ def test_the_ladder_report_holds_each_method_and_paired_differences(ladder):
     # the first screen: sdae semi against the paper's recipe, its confusion matrix and cost
     assert text.index("## Headline results") < text.index("## Summary") < text.index("Method")
     assert "| method | 1 per class | 5 per class | 10 per class |" in text
-    assert text.index("Fig. 15:") < text.index("Fig. 14:") < text.index("## Summary")
+    assert text.index("Fig. 16:") < text.index("Fig. 15:") < text.index("Fig. 14:") \
+        < text.index("## Summary")  # fmt: skip
+    # the plot: accuracy against labels per class, every method, the published anchor marked
+    plot = out / "figures" / "fig016_ladder.png"
+    assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and "the best published result" in text
+    assert "| best published: Poisson-MBO (Calder et al., 2020), VAE codes, 70000 images | " \
+        "62 | 73.1 | 76.1 |" in text  # fmt: skip
+    assert "| goal (issues 11, 21) | 65 | 78 | 82 |" in text  # the paper protocol's
     assert (out / "report.html").exists()
     assert json.loads((out / "results.json").read_text())["preset"]["ladder_draws"] == 2
 
@@ -103,7 +121,8 @@ def test_the_ladder_runs_on_another_source_without_the_papers_numbers(tmp_path):
     semi = [c for c in configs if "flip" in c]
     assert semi and not any(c["flip"] for c in semi)  # no mirrored digits
     report = (tmp_path / "digits" / "report.md").read_text()
-    assert "the paper (Tables VIII" not in report and "goal (issue 11)" not in report
+    assert "the paper (Tables VIII" not in report and "goal (issues" not in report
+    assert "Poisson-MBO" not in report and (tmp_path / "digits/figures/fig016_ladder.png").exists()
     assert any("On digits" in line for line in doc["summary"])
     with pytest.raises(SdaeError, match="reproduces the paper on Fashion-MNIST"):
         reproduce("smoke", 1, tmp_path / "refused", quiet=True, data="digits")

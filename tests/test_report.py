@@ -107,7 +107,7 @@ def test_ladder_summary_and_headline_find_rows_by_method():
                                "recipe 50.0 %") and "paired difference +11.0 points" in lines[1]
     head = ladder_headline(tables)
     assert head.table.find(method="semi").cells[budget_key(10)]["ours"] == 61.0
-    assert head.figures == ("15", "14")
+    assert head.figures == ("16", "15", "14")  # the accuracy plot first
     assert head.lines == ["sdae semi beats the paper's recipe on 3 of 3 label draws, the same "
                           "draws for both (1 / 5 / 10 labels per class: 1/1, 1/1, 1/1)."]
     assert ladder_headline(build_ladder([])).lines == []  # nothing run: no count

@@ -50,26 +50,28 @@ def add_reproduce(sub) -> None:
         description="Re-run the paper's DAE experiments 1-4 (Figs 5-11), the pretraining and "
         "fine-tuning of architectures 1-3 (Tables I-IX, Fig. 12), the ten-label experiment and "
         "Table X's baselines, for each seed; then write report.md, report.html (self-contained) "
-        "and results.json into --out. The presets beyond and beyond-quick run the method ladder "
+        "and results.json into --out. The presets beyond, beyond-full and beyond-quick run the "
+        "method ladder "
         "instead: at 1, 5 and 10 labels per class, over several label draws, the paper's recipe, "
         "the same network from random weights, logistic regression, 1-NN and sdae semi. "
         "Interrupted runs resume: run the same command again.",
     )  # fmt: skip
     p.add_argument("--preset", choices=list(PRESETS), default="quick",
-                   help="paper: the paper's sizes, rates and iterations (about 32 minutes on 2 "
-                   "cores); quick: the same experiments, smaller (about a minute); beyond: the "
-                   "method ladder over 5 label draws (about 75 minutes on 2 cores); beyond-quick: "
-                   "the ladder small (under 3 minutes); smoke, ladder-smoke: seconds, for tests "
-                   "(default: %(default)s)")
+                   help="paper: the paper's sizes, rates and iterations (about 12 minutes on 2 "
+                   "cores with bf16, 40 without); quick: the same experiments, smaller (about a "
+                   "minute); beyond: the method ladder over 5 label draws (about 75 minutes on 2 "
+                   "cores); beyond-full: the ladder on all 60000 training images and the 10000 "
+                   "test images (hours on 2 cores); beyond-quick: the ladder small (under 3 "
+                   "minutes); smoke, ladder-smoke: seconds, for tests (default: %(default)s)")
     p.add_argument("--seeds", type=int, default=1,
                    help="seeds (weights and label draws) per experiment (default: 1)")
     p.add_argument("--jobs", type=int, default=1,
                    help="experiments run in parallel processes, threads shared out between them "
                    "(default: 1)")
     p.add_argument("--data", default="fashion-mnist", metavar="SOURCE",
-                   help=f"the data set of --preset beyond / beyond-quick (the paper's presets "
-                   f"run on Fashion-MNIST): {SOURCES_HELP}; another source runs on its full "
-                   "protocol (default: %(default)s)")
+                   help=f"the data set of the ladder's presets, beyond, beyond-full and "
+                   f"beyond-quick (the paper's run on Fashion-MNIST): {SOURCES_HELP}; another "
+                   "source runs on its full protocol (default: %(default)s)")
     p.add_argument("--data-dir", help="folder with the Fashion-MNIST IDX files")
     p.add_argument("--out", default="runs/reproduce", help="output folder (default: %(default)s)")
     p.add_argument("--device", default="cpu", help="cpu or cuda (default: %(default)s)")

@@ -136,3 +136,27 @@ def line_panels(path, xs: Sequence[float], panels: dict[str, dict[str, Sequence[
     fig.suptitle(title, fontsize=10)
     fig.tight_layout()
     return _save(fig, path)
+
+
+def accuracy_ladder(path, xs: Sequence[int], series: dict[str, tuple[Sequence, Sequence]],
+                    anchors: dict[str, tuple[Sequence, Sequence]], *, title: str) -> Path:
+    """Accuracy (%) against labels per class (log axis at ``xs``): one line per named series
+    ``(means, stds)`` with the std as error bars (a mean None: not run), and each named anchor
+    (a published result, ``(means, stds)``) as marked points with its own bars."""
+    fig, ax = plt.subplots(figsize=(6.6, 5.6))
+    for name, (means, stds) in series.items():
+        pts = [(x, m, s or 0.0) for x, m, s in zip(xs, means, stds) if m is not None]
+        if pts:
+            px, pm, ps = zip(*pts)
+            ax.errorbar(px, pm, yerr=ps, marker="o", ms=4, lw=1.4, capsize=3, label=name)
+    for name, (means, stds) in anchors.items():
+        ax.errorbar(xs, means, yerr=stds, ls="none", marker="*", ms=13, color="black",
+                    capsize=3, label=name)  # fmt: skip
+    ax.set_xscale("log")
+    ax.set_xticks(list(xs), [str(x) for x in xs])
+    ax.minorticks_off()
+    ax.set(xlabel="labelled images per class", ylabel="test accuracy (%)", title=title)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7.5, loc="upper center", bbox_to_anchor=(0.5, -0.13))
+    fig.tight_layout()
+    return _save(fig, path)

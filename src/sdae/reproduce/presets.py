@@ -40,6 +40,8 @@ PRESETS = {
     "smoke": Preset("smoke", "mini", 8, 0.01, 20, "mini", 1, 2, 8),  # for tests: seconds
     # the method ladder at the paper's sizes, five label draws
     "beyond": Preset("beyond", "paper", 1000, 1.0, 2000, "full", 8, ladder_draws=5),
+    # the ladder on all 60000 training images (the pool) and the 10000 test images
+    "beyond-full": Preset("beyond-full", "full", 1000, 1.0, 2000, "full", 8, ladder_draws=5),
     # the same ladder in under 3 minutes
     "beyond-quick": Preset("beyond-quick", "mini", 150, 0.1, 300, "paper", 1, ladder_draws=2,
                            semi_iterations=100),

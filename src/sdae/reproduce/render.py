@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from sdae.io.outputs import atomic_write_text, copy_file, read_json, to_jsonable, write_json
-from sdae.reproduce.headline import Headline, ladder_headline, paper_headline
-from sdae.reproduce.ladder import build_ladder, ladder_summary, on_fashion
+from sdae.reproduce.headline import LADDER_PLOT, Headline, ladder_headline, paper_headline
+from sdae.reproduce.ladder import build_ladder, ladder_figure, ladder_summary, on_fashion
 from sdae.reproduce.plan import FRESH, ExperimentResult, select
 from sdae.reproduce.rows import Table
 from sdae.reproduce.tables import MLP_DAE, build_tables, summarize
@@ -234,6 +234,15 @@ def _collect_figures(out: Path, results: list[ExperimentResult]) -> dict[str, tu
     return figs
 
 
+def _ladder_plot(out: Path, tables: dict, preset: dict) -> tuple[str, str]:
+    """Draw the ladder's accuracy plot into ``out/figures``; returns (path, caption)."""
+    rel = f"figures/fig{LADDER_PLOT.zfill(3)}_ladder.png"
+    ladder_figure(out / rel, tables, preset)
+    return rel, ("Accuracy against labelled images per class, one line per method (mean ± std "
+                 "over the label draws)" + (", the best published result marked"
+                                            if on_fashion(preset) else ""))
+
+
 def _write_if_changed(path: Path, text: str) -> None:
     if not path.exists() or path.read_text(encoding="utf-8") != text:
         atomic_write_text(path, text)
@@ -248,11 +257,13 @@ def write_report(out: Path, *, preset: Any, args: dict, results: list[Experiment
     if ladder:
         tables, layout = build_ladder(results, preset), LADDER_LAYOUT
         summary = ladder_summary(tables, preset)
-        headline = ladder_headline(tables, on_fashion(preset))
+        headline = ladder_headline(tables, on_fashion(preset), preset)
     else:
         tables, layout = build_tables(results), PAPER_LAYOUT
         summary, headline = summarize(tables, preset), paper_headline(tables)
     figs = _collect_figures(out, results)
+    if ladder:
+        figs[LADDER_PLOT] = _ladder_plot(out, tables, preset)
     meta = {"preset": preset, "args": args, "wall_seconds": wall_seconds,
             "gemm_floor_seconds": gemm_floor_seconds}
     blocks = document(tables, summary, headline, figs, meta, layout)
