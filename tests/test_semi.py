@@ -1,5 +1,6 @@
 """sdae semi: FixMatch on the labelled images and the unlabelled pool."""
 
+import dataclasses
 import json
 
 import numpy as np
@@ -10,8 +11,17 @@ from sdae.config.classification import SemiConfig
 from sdae.config.flags import from_flags
 from sdae.data.splits import Split, labelled_indices
 from sdae.errors import SdaeError
-from sdae.nn.semi import cutout, fixmatch, graph_labels, sae_codes
-from sdae.rng import Streams
+from sdae.nn.semi import (
+    _align,
+    cutout,
+    embed,
+    fixmatch,
+    graph_labels,
+    sae_codes,
+    self_training,
+    surest_per_class,
+)
+from sdae.rng import Streams, derive_seed
 
 TINY = SemiConfig(labels_per_class=2, iterations=6, batch_size=8, unlabelled_ratio=2, width=4,
                   protocol="mini")  # fmt: skip
@@ -79,6 +89,10 @@ def test_cutout_blanks_one_clipped_square():
     ({"graph_neighbors": 0}, "--graph-neighbors must be a whole number >= 1"),
     ({"graph_features": "raw"}, "--graph-features 'raw': choose one of sae, pca"),
     ({"graph_pretrain_iterations": 0}, "--graph-pretrain-iterations must be a whole number"),
+    ({"rounds": 0}, "--rounds must be a whole number >= 1"),
+    ({"round_per_class": 0}, "--round-per-class must be a whole number >= 1"),
+    ({"round_labels": "vote"}, "--round-labels 'vote': choose one of teacher, graph"),
+    ({"precision": "fp16"}, "--precision"),
 ])  # fmt: skip
 def test_bad_settings_are_one_line(flags, message):
     with pytest.raises(SdaeError, match=message):
@@ -172,3 +186,47 @@ def test_the_graphs_sae_codes_are_those_of_sdae_sae_pretraining(paper_splits):
     assert codes.shape == (200, 100)
     np.testing.assert_allclose(codes, expected, rtol=1e-5, atol=1e-6)
     assert not np.allclose(codes, untrained, atol=1e-3)
+
+
+def test_distribution_alignment_worked_by_hand():
+    """Two classes, the running mean starting uniform: mean of the batch (0.7, 0.3), running
+    mean 0.99 * 0.5 + 0.01 * (0.7, 0.3) = (0.502, 0.498); each row divided by it and
+    renormalised, so the class the teacher over-predicts loses a little."""
+    probs = torch.tensor([[0.5, 0.5], [0.9, 0.1]])
+    aligned, seen = _align(probs, torch.tensor([0.5, 0.5]), 1.0)
+    torch.testing.assert_close(seen, torch.tensor([0.502, 0.498]))
+    want = probs / seen
+    torch.testing.assert_close(aligned, want / want.sum(1, keepdim=True))
+    assert aligned[0, 0] < 0.5 and torch.allclose(aligned.sum(1), torch.ones(2))
+
+
+def test_surest_per_class_worked_by_hand():
+    dist = np.array([[0.9, 0.1], [0.6, 0.4], [0.2, 0.8], [0.95, 0.05], [0.3, 0.7]])
+    positions, labels = surest_per_class(dist, np.array([3, 7]), np.array([3]),
+                                         np.array([3, 7]), 2)  # fmt: skip
+    # class 3: rows 0 (0.9) and 1 (0.6), row 3 is labelled; class 7: rows 2 (0.8), 4 (0.7)
+    assert positions.tolist() == [0, 1, 2, 4] and labels.tolist() == [3, 3, 7, 7]
+
+
+@pytest.mark.parametrize("round_labels", ["teacher", "graph"])
+def test_a_second_round_starts_afresh_with_the_teachers_surest_images(paper_splits,
+                                                                       round_labels):  # fmt: skip
+    train, _ = paper_splits
+    pool = train.x[:300]
+    labelled = labelled_indices(Split(pool, train.y[:300], None), 2, 0)
+    labels = train.y[:300].numpy()[labelled]
+    config = TINY.training
+    two = dataclasses.replace(config, rounds=2, round_per_class=7, round_labels=round_labels,
+                              graph_per_class=5, graph_features="pca")  # fmt: skip
+    model, history, rounds = self_training(pool, labelled, labels, two)
+    assert len(history) == 2 * config.iterations and len(rounds) == 2
+    second = rounds[1]
+    assert not set(second["positions"]) & set(labelled)
+    assert len(second["positions"]) <= 7 * 10 and set(second["labels"]) <= set(range(10))
+    # the last round is FixMatch on those labels, from the seed of round 1
+    again, _ = fixmatch(pool[np.concatenate([labelled, second["positions"]])],
+                        torch.as_tensor(np.concatenate([labels, second["labels"]])), pool,
+                        dataclasses.replace(two, seed=derive_seed(two.seed, "round1")))
+    probe = paper_splits[1].x[:50]
+    torch.testing.assert_close(_predict(model, probe), _predict(again, probe), rtol=0, atol=0)
+    assert embed(model, probe).shape == (50, 256)

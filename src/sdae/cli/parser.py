@@ -317,6 +317,8 @@ def _add_semi(sub) -> None:
          "pool images the previous round's teacher is surest of as extra labels"),
         ("--round-per-class", int, "pool images per class a round takes from the previous "
          "round's teacher"),
+        ("--round-labels", str, "how a round labels them: teacher (its predictions) or graph "
+         "(label spreading from the given labels on its last hidden layer)"),
     ):  # fmt: skip
         dest = flag[2:].replace("-", "_")
         # --graph-per-class's default follows the pool (from_flags): none given here

@@ -266,6 +266,7 @@ class BaselineConfig:
 
 
 GRAPH_FEATURES = ("sae", "pca")
+ROUND_LABELS = ("teacher", "graph")
 
 
 @dataclass(frozen=True)
@@ -288,7 +289,9 @@ class SemiTraining:
     autocast where the CPU has bf16 instructions and a probe of the first step is faster).
     Each of ``rounds`` after the first starts afresh (its own seed) with, beside the given
     labels, the ``round_per_class`` pool images per class the previous round's teacher is
-    surest of; ``align`` turns on distribution alignment of the teacher's predictions.
+    surest of (``round_labels`` ``teacher``: by its predictions; ``graph``: by label spreading
+    from the given labels over its last hidden layer's features); ``align`` turns on
+    distribution alignment of the teacher's predictions.
     ``seed`` draws the weights and names the streams (:mod:`sdae.nn.semi`).
     """
 
@@ -310,6 +313,7 @@ class SemiTraining:
     align: bool = False
     rounds: int = 1
     round_per_class: int = 300
+    round_labels: str = "teacher"
     precision: str = "auto"
     seed: int = 0
 
@@ -324,6 +328,9 @@ class SemiTraining:
         if self.graph_features not in GRAPH_FEATURES:
             raise SdaeError(f"--graph-features {self.graph_features!r}: choose one of "
                             f"{', '.join(GRAPH_FEATURES)}")  # fmt: skip
+        if self.round_labels not in ROUND_LABELS:
+            raise SdaeError(f"--round-labels {self.round_labels!r}: choose one of "
+                            f"{', '.join(ROUND_LABELS)}")  # fmt: skip
         if not 0.0 < self.graph_alpha < 1.0:
             raise SdaeError(f"--graph-alpha {self.graph_alpha} must lie in (0, 1)")
         if not 0.0 < self.threshold < 1.0:
@@ -359,6 +366,7 @@ class SemiConfig:
     align: bool = False
     rounds: int = 1
     round_per_class: int = 300
+    round_labels: str = "teacher"
     precision: str = "auto"
     data: str = "fashion-mnist"
     image_size: tuple[int, ...] | None = None  # an image folder's (H, W); None: the usual

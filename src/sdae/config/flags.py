@@ -100,7 +100,8 @@ FLAGS: dict[str, dict[str, str]] = {
                           "strong_noise", "graph_per_class", "graph_features",
                           "graph_neighbors", "graph_alpha", "graph_components",
                           "graph_pretrain_iterations", "flip", "data", "image_size",
-                          "precision", "align", "rounds", "round_per_class")},
+                          "precision", "align", "rounds", "round_per_class",
+                          "round_labels")},
         **_RUN,
     },
     "baseline": {

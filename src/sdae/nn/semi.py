@@ -121,15 +121,21 @@ def graph_labels(pool: torch.Tensor, labelled: np.ndarray, labels: np.ndarray,
     else:
         x = pool.detach().cpu().numpy()
         features = PCA(min(c.graph_components, *x.shape), random_state=c.seed).fit_transform(x)
+    return spread_labels(features, labelled, labels, c, c.graph_per_class)
+
+
+def spread_labels(features: np.ndarray, labelled: np.ndarray, labels: np.ndarray,
+                  config: SemiTraining, per_class: int) -> tuple[np.ndarray, np.ndarray]:
+    """Label spreading over a ``config.graph_neighbors``-NN graph of ``features: [P, F]``
+    from ``labels: [L]`` at ``labelled: [L]``: :func:`surest_per_class` of its result."""
     target = np.full(len(features), -1)
     target[labelled] = labels
-    spread = LabelSpreading(kernel="knn", n_neighbors=min(c.graph_neighbors, len(features) - 1),
-                            alpha=c.graph_alpha, max_iter=200)  # fmt: skip
+    spread = LabelSpreading(kernel="knn", alpha=config.graph_alpha, max_iter=200,
+                            n_neighbors=min(config.graph_neighbors, len(features) - 1))
     with warnings.catch_warnings():  # "max_iter reached" is no error for our use
         warnings.simplefilter("ignore")
         dist = np.nan_to_num(spread.fit(features, target).label_distributions_)
-    return surest_per_class(dist, spread.classes_, labelled, np.unique(labels),
-                            c.graph_per_class)  # fmt: skip
+    return surest_per_class(dist, spread.classes_, labelled, np.unique(labels), per_class)
 
 
 def surest_per_class(dist: np.ndarray, classes: np.ndarray, labelled: np.ndarray,
@@ -247,6 +253,16 @@ def predict_proba(model: torch.nn.Module, x: torch.Tensor, batch: int = 4096) ->
                           for i in range(0, len(x), batch)])  # fmt: skip
 
 
+def embed(model: DeepCNN, x: torch.Tensor, batch: int = 4096) -> np.ndarray:
+    """``[N, 256]``: ``model``'s last hidden layer (after its ReLU) on ``x: [N, D]``, in
+    eval mode."""
+    model.eval()
+    hidden = model.classifier[:-2]  # flatten, dropout, dense, ReLU
+    with torch.no_grad():
+        return torch.cat([hidden(model.features(as_nchw(x[i:i + batch], model.spec.image_shape)))
+                          for i in range(0, len(x), batch)]).float().cpu().numpy()  # fmt: skip
+
+
 def self_training(pool: torch.Tensor, labelled: np.ndarray, labels: np.ndarray,
                   config: SemiTraining, *, shape: Sequence[int] = GREY28, n_classes: int = 10,
                   progress: bool = False) -> tuple[DeepCNN, History, list[dict]]:  # fmt: skip
@@ -261,7 +277,10 @@ def self_training(pool: torch.Tensor, labelled: np.ndarray, labels: np.ndarray,
     extra, extra_y = graph_labels(pool, labelled, labels, config)
     rounds, costs, model, dtype = [], [], None, "fp32"
     for r in range(config.rounds):
-        if r:
+        if r and config.round_labels == "graph":  # spread on the teacher's features
+            extra, extra_y = spread_labels(embed(model, pool), labelled, labels, config,
+                                           config.round_per_class)  # fmt: skip
+        elif r:
             probs = predict_proba(model, pool).cpu().numpy()
             extra, extra_y = surest_per_class(probs, np.arange(n_classes), labelled,
                                               np.unique(labels), config.round_per_class)

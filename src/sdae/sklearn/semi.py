@@ -36,7 +36,7 @@ INTS = ("width", "iterations", "batch_size", "unlabelled_ratio", "graph_per_clas
         "round_per_class")  # fmt: skip
 FLOATS = ("lr", "threshold", "ema", "strong_noise", "graph_alpha")
 FLAGS = ("flip", "align")
-WORDS = ("graph_features", "precision")
+WORDS = ("graph_features", "round_labels", "precision")
 
 
 def image_layout(n_features: int, image_shape) -> tuple[tuple[int, ...], int]:
@@ -94,7 +94,7 @@ class SemiSupervisedClassifier(ClassifierMixin, BaseEstimator):
     image_shape : tuple of int or None, default=None
     width, iterations, lr, batch_size, unlabelled_ratio, threshold, ema, strong_noise,
     flip, graph_per_class, graph_features, graph_neighbors, graph_alpha, graph_components,
-    graph_pretrain_iterations, align, rounds, round_per_class, precision
+    graph_pretrain_iterations, align, rounds, round_per_class, round_labels, precision
         The recipe (:class:`sdae.config.SemiTraining`; ``sdae semi``'s flags of those names).
     random_state : int, RandomState or None, default=None
         An int is ``sdae semi``'s ``--seed``; None draws a seed at each fit.
@@ -123,8 +123,8 @@ class SemiSupervisedClassifier(ClassifierMixin, BaseEstimator):
                  strong_noise=0.15, flip=True, graph_per_class=50, graph_features="sae",
                  graph_neighbors=20, graph_alpha=0.9, graph_components=50,
                  graph_pretrain_iterations=1000, align=False, rounds=1,
-                 round_per_class=300, precision="auto", random_state=None, device="cpu",
-                 verbose=False):  # fmt: skip
+                 round_per_class=300, round_labels="teacher", precision="auto",
+                 random_state=None, device="cpu", verbose=False):  # fmt: skip
         self.image_shape = image_shape
         self.width, self.iterations, self.lr = width, iterations, lr
         self.batch_size, self.unlabelled_ratio = batch_size, unlabelled_ratio
@@ -134,6 +134,7 @@ class SemiSupervisedClassifier(ClassifierMixin, BaseEstimator):
         self.graph_components = graph_components
         self.graph_pretrain_iterations = graph_pretrain_iterations
         self.align, self.rounds, self.round_per_class = align, rounds, round_per_class
+        self.round_labels = round_labels
         self.precision = precision
         self.random_state, self.device, self.verbose = random_state, device, verbose
 
