@@ -230,3 +230,36 @@ def test_a_second_round_starts_afresh_with_the_teachers_surest_images(paper_spli
     probe = paper_splits[1].x[:50]
     torch.testing.assert_close(_predict(model, probe), _predict(again, probe), rtol=0, atol=0)
     assert embed(model, probe).shape == (50, 256)
+
+
+def test_a_config_from_before_the_rounds_reads_as_it_ran():
+    """A config.json of sdae 0.2.0's `sdae semi` has no precision, align or rounds: it ran
+    in fp32, one round, no alignment, whatever today's defaults are."""
+    from sdae.config.flags import load_config
+
+    old = {k: v for k, v in json.loads(json.dumps(dataclasses.asdict(SemiConfig())))
+           .items() if k not in ("precision", "align", "rounds", "round_per_class",
+                                 "round_labels")}  # fmt: skip
+    config = load_config("semi", old)
+    assert (config.precision, config.align, config.rounds) == ("fp32", False, 1)
+
+
+def test_hog_features_are_scikit_images_then_pca(paper_splits):
+    """sae+hog's second half: scikit-image's HOG of each image (9 orientations, 4 x 4 cells
+    on 28 x 28, 2 x 2 blocks), reduced by PCA; both halves scaled to a mean row norm of 1."""
+    from skimage.feature import hog
+    from sklearn.decomposition import PCA
+
+    from sdae.nn.semi import graph_features, hog_features
+
+    x = paper_splits[0].x[:120]
+    rows = np.stack([hog(im.reshape(28, 28), orientations=9, pixels_per_cell=(4, 4),
+                         cells_per_block=(2, 2)) for im in x.numpy()])  # fmt: skip
+    np.testing.assert_allclose(hog_features(x, (28, 28, 1), 20, 0),
+                               PCA(20, random_state=0).fit_transform(rows), atol=1e-5)
+    both = graph_features(x, SemiConfig(graph_features="sae+hog", graph_components=20,
+                                        graph_pretrain_iterations=5).training)  # fmt: skip
+    assert both.shape == (120, 120)
+    for half in (both[:, :100], both[:, 100:]):
+        assert np.linalg.norm(half, axis=1).mean() == pytest.approx(1.0)
+    assert hog_features(torch.rand(6, 16 * 16 * 3), (16, 16, 3), 4, 0).shape == (6, 4)  # RGB

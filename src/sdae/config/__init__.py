@@ -8,18 +8,19 @@ the tree is made, naming the flag (torch-free: building and checking a config, a
 :mod:`.training`       the leaves: :class:`AutoencoderTraining`, :class:`Finetuning`
 :mod:`.denoising`      :class:`DaeConfig` (``sdae dae``), :class:`RobustConfig`
 :mod:`.classification` :class:`SaeConfig`, :class:`BaselineConfig` and its settings,
-                       :class:`SemiConfig`; the paper's pretraining schedules and recipes
+                       :class:`SemiConfig` and its recipe :class:`SemiTraining`; the
+                       paper's pretraining schedules and recipes
 :mod:`.flags`          the flag table (:data:`FLAGS`), :func:`from_flags`,
                        :func:`load_config` (also ``config.json`` files of older versions)
 :mod:`.tree`           changing a tree by path, reading it back from JSON with types checked
 =====================  =================================================================
 """
 
-from sdae.config.classification import BaselineConfig, SaeConfig, SemiConfig
+from sdae.config.classification import BaselineConfig, SaeConfig, SemiConfig, SemiTraining
 from sdae.config.denoising import DaeConfig, RobustConfig
 from sdae.config.flags import FLAGS, format_config, from_flags, load_config
 from sdae.config.training import AutoencoderTraining, Finetuning
 
 __all__ = ["FLAGS", "AutoencoderTraining", "BaselineConfig", "DaeConfig", "Finetuning",
-           "RobustConfig", "SaeConfig", "SemiConfig", "format_config", "from_flags",
+           "RobustConfig", "SaeConfig", "SemiConfig", "SemiTraining", "format_config", "from_flags",
            "load_config"]  # fmt: skip

@@ -265,7 +265,7 @@ class BaselineConfig:
             check_neighbours(self)
 
 
-GRAPH_FEATURES = ("sae", "pca")
+GRAPH_FEATURES = ("sae", "pca", "sae+hog")
 ROUND_LABELS = ("teacher", "graph")
 
 
@@ -374,6 +374,9 @@ class SemiConfig:
     seed: int = 0
     data_seed: int = 0
     device: str = "cpu"
+
+    #: what a config.json written before these settings existed ran with (sdae <= 0.2.0)
+    LEGACY: ClassVar[dict[str, object]] = {"precision": "fp32", "align": False, "rounds": 1}
 
     def __post_init__(self) -> None:
         if self.labels_per_class is None:

@@ -32,6 +32,7 @@ from collections.abc import Sequence
 
 import numpy as np
 import torch
+from skimage.feature import hog
 from sklearn.decomposition import PCA
 from sklearn.semi_supervised import LabelSpreading
 from torch.nn import functional as F
@@ -103,25 +104,56 @@ def sae_codes(pool: torch.Tensor, seed: int, iterations: int = 1000) -> np.ndarr
         return stack.encode(pool).cpu().numpy()
 
 
+def hog_features(pool: torch.Tensor, shape: Sequence[int], components: int,
+                 seed: int) -> np.ndarray:  # fmt: skip
+    """``[P, components]``: histograms of oriented gradients (Dalal & Triggs, 2005;
+    scikit-image's ``hog``: 9 orientations, cells of a seventh of the shorter side, at least
+    2 pixels, blocks of 2 x 2 cells) of the images ``pool: [P, D]`` of ``shape``, reduced by
+    PCA (seeded by ``seed``)."""
+    h, w, c = image_shape(shape)
+    cell = max(2, min(h, w) // 7)  # 4 x 4 pixels on 28 x 28
+    images = pool.detach().float().cpu().numpy().reshape(len(pool), h, w, c)  # channels last
+    rows = np.stack([hog(im, orientations=9, pixels_per_cell=(cell, cell),
+                         cells_per_block=(2, 2), channel_axis=-1) for im in images])  # fmt: skip
+    return PCA(min(components, *rows.shape), random_state=seed).fit_transform(rows)
+
+
+def graph_features(pool: torch.Tensor, config: SemiTraining,
+                   shape: Sequence[int] = GREY28) -> np.ndarray:  # fmt: skip
+    """``[P, F]``: what the graph of :func:`graph_labels` joins pool images by, for
+    ``config.graph_features``: ``sae`` the codes of :func:`sae_codes`; ``pca`` the
+    ``graph_components`` principal components of the pixels; ``sae+hog`` the codes beside
+    :func:`hog_features` (``graph_components`` of them), each scaled to a mean row norm of 1
+    so that neither outweighs the other. On the paper protocol (label draws 10-14, not
+    reported) the 50 images per class label spreading is surest of are right 74.0 / 86.7 /
+    90.0 % of the time on ``sae`` and 76.4 / 90.8 / 93.1 % on ``sae+hog`` at 1 / 5 / 10
+    labels per class (PCA-50: 71.9 / 82.1 / 85.9)."""
+    c = config
+    if c.graph_features == "pca":
+        x = pool.detach().cpu().numpy()
+        return PCA(min(c.graph_components, *x.shape), random_state=c.seed).fit_transform(x)
+    codes = sae_codes(pool, c.seed, c.graph_pretrain_iterations)
+    if c.graph_features == "sae":
+        return codes
+    parts = [codes, hog_features(pool, shape, c.graph_components, c.seed)]
+    return np.hstack([p / max(np.linalg.norm(p, axis=1).mean(), 1e-12) for p in parts])
+
+
 def graph_labels(pool: torch.Tensor, labelled: np.ndarray, labels: np.ndarray,
-                 config: SemiTraining) -> tuple[np.ndarray, np.ndarray]:
+                 config: SemiTraining, shape: Sequence[int] = GREY28
+                 ) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
     """Label spreading (Zhou et al., 2004; scikit-learn's ``LabelSpreading``) over a
     ``config.graph_neighbors``-NN graph of ``pool: [P, D]`` (on the features of
     ``config.graph_features``: :func:`sae_codes` or PCA), from the labelled
     positions ``labelled: [L]`` with ``labels: [L]``. Returns ``(positions, labels)`` of the
     ``config.graph_per_class`` most confident other pool images of each class (the class the
     graph gives them), most confident first. The stack's weights and PCA are seeded by
-    ``config.seed``."""
+    ``config.seed``; ``shape`` is the images' (for HOG)."""
 
     c = config
     if c.graph_per_class == 0 or len(pool) <= len(labelled):
         return np.array([], dtype=np.int64), np.array([], dtype=np.int64)
-    if c.graph_features == "sae":
-        features = sae_codes(pool, c.seed, c.graph_pretrain_iterations)
-    else:
-        x = pool.detach().cpu().numpy()
-        features = PCA(min(c.graph_components, *x.shape), random_state=c.seed).fit_transform(x)
-    return spread_labels(features, labelled, labels, c, c.graph_per_class)
+    return spread_labels(graph_features(pool, c, shape), labelled, labels, c, c.graph_per_class)
 
 
 def spread_labels(features: np.ndarray, labelled: np.ndarray, labels: np.ndarray,
@@ -274,7 +306,7 @@ def self_training(pool: torch.Tensor, labelled: np.ndarray, labels: np.ndarray,
     surest of, with its label. Returns ``(the last teacher, the cost of every step of every
     round, one dict per round: positions and labels it added)``."""
 
-    extra, extra_y = graph_labels(pool, labelled, labels, config)
+    extra, extra_y = graph_labels(pool, labelled, labels, config, shape)
     rounds, costs, model, dtype = [], [], None, "fp32"
     for r in range(config.rounds):
         if r and config.round_labels == "graph":  # spread on the teacher's features
