@@ -110,7 +110,9 @@ def test_cli_writes_the_sae_keys(tmp_path, fmnist):
     for key in ("pretrain_final_costs", "finetune_final_cost", "train_accuracy",
                 "test_accuracy", "train_seconds", "n_labelled"):  # fmt: skip
         assert key in metrics
-    assert metrics["n_labelled"] == 10 and len(metrics["finetune_cost_history"]) == 4
+    # two rounds of 4 steps (the recipe's default)
+    assert metrics["n_labelled"] == 10 and len(metrics["finetune_cost_history"]) == 8
+    assert len(metrics["round_label_accuracy"]) == 1 and 0 < metrics["round_label_accuracy"][0]
     # mini pool, 100 per class: up to 50 of each class the graph predicts
     assert 10 * 40 <= metrics["graph_labelled"] <= 10 * 50
     assert 0.1 < metrics["graph_label_accuracy"] <= 1.0

@@ -111,7 +111,8 @@ def test_fit_is_sdae_semis_training(fmnist, monkeypatch):
     assert seen["config"] == SemiTraining(**{k: v for k, v in SMALL.items()
                                              if k != "random_state"}, seed=0)  # fmt: skip
     assert seen["shape"] == (28, 28) and seen["n_classes"] == 10
-    assert clf.n_labelled_ == 30 and clf.n_iter_ == 40 and len(clf.loss_curve_) == 40
+    # two rounds (the recipe's default) of 40 steps
+    assert clf.n_labelled_ == 30 and clf.n_iter_ == 80 and len(clf.loss_curve_) == 80
     # the graph labels only rows that were unlabelled
     assert (y[clf.graph_labels_] == -1).all() and len(clf.graph_classes_) == len(
         clf.graph_labels_)
@@ -138,3 +139,8 @@ def test_grid_search_on_fashion_mnist(fmnist):
     scores = search.cv_results_["mean_test_score"]
     assert scores.shape == (2,) and (scores > 0.3).all()  # chance: 0.1
     assert search.best_estimator_.n_features_in_ == 784
+
+
+def test_defaults_are_the_recipes():
+    """The estimator's defaults are sdae semi's recipe, SemiTraining()."""
+    assert SemiSupervisedClassifier().training_settings(seed=0) == SemiTraining()

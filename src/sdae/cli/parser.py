@@ -307,12 +307,14 @@ def _add_semi(sub) -> None:
          "training, the most confident ones (0: plain FixMatch; default 50, or what a small "
          "pool leaves unlabelled)"),
         ("--graph-features", str, "what the graph is built on: sae (the 784-100 stack "
-         "pretrained on the pool) or pca (of the pixels)"),
+         "pretrained on the pool), pca (of the pixels) or sae+hog (the stack's codes beside "
+         "the principal components of the images' HOG)"),
         ("--graph-pretrain-iterations", int, "pretraining steps of the 784-100 stack whose "
          "codes the graph is built on (Table VII: 1000)"),
         ("--graph-neighbors", int, "neighbours of each pool image in label spreading's graph"),
         ("--graph-alpha", float, "label spreading's clamping, in (0, 1)"),
-        ("--graph-components", int, "PCA dimensions the graph is built in"),
+        ("--graph-components", int, "PCA dimensions the graph is built in (pca; HOG's in "
+         "sae+hog)"),
         ("--rounds", int, "rounds of FixMatch; each after the first starts afresh with the "
          "pool images the previous round's teacher is surest of as extra labels"),
         ("--round-per-class", int, "pool images per class a round takes from the previous "

@@ -310,10 +310,10 @@ class SemiTraining:
     graph_alpha: float = 0.9
     graph_components: int = 50
     graph_pretrain_iterations: int = 1000
-    align: bool = False
-    rounds: int = 1
+    align: bool = True
+    rounds: int = 2
     round_per_class: int = 300
-    round_labels: str = "teacher"
+    round_labels: str = "graph"
     precision: str = "auto"
     seed: int = 0
 
@@ -363,10 +363,10 @@ class SemiConfig:
     graph_alpha: float = 0.9
     graph_components: int = 50
     graph_pretrain_iterations: int = 1000
-    align: bool = False
-    rounds: int = 1
+    align: bool = True
+    rounds: int = 2
     round_per_class: int = 300
-    round_labels: str = "teacher"
+    round_labels: str = "graph"
     precision: str = "auto"
     data: str = "fashion-mnist"
     image_size: tuple[int, ...] | None = None  # an image folder's (H, W); None: the usual

@@ -122,8 +122,8 @@ class SemiSupervisedClassifier(ClassifierMixin, BaseEstimator):
                  batch_size=64, unlabelled_ratio=3, threshold=0.95, ema=0.99,
                  strong_noise=0.15, flip=True, graph_per_class=50, graph_features="sae",
                  graph_neighbors=20, graph_alpha=0.9, graph_components=50,
-                 graph_pretrain_iterations=1000, align=False, rounds=1,
-                 round_per_class=300, round_labels="teacher", precision="auto",
+                 graph_pretrain_iterations=1000, align=True, rounds=2,
+                 round_per_class=300, round_labels="graph", precision="auto",
                  random_state=None, device="cpu", verbose=False):  # fmt: skip
         self.image_shape = image_shape
         self.width, self.iterations, self.lr = width, iterations, lr
@@ -163,14 +163,14 @@ class SemiSupervisedClassifier(ClassifierMixin, BaseEstimator):
         device, verbose = device_of(self.device), check_bool(self.verbose, "verbose")
         X, given = self._flat(X)
         X, y = validate_data(self, X, y, dtype=(np.float64, np.float32))
-        X = unit_interval(X, type(self).__name__)
-        shape = given if self.image_shape is None else self.image_shape
-        self.image_shape_, self.cell_ = image_layout(X.shape[1], shape)
         labelled = np.asarray(y != -1, dtype=bool).reshape(len(y))
         if not labelled.any():
             raise ValueError("y has no labelled rows (every label is -1, the mark of an "
                              "unlabelled row); label some rows to train on")  # fmt: skip
         check_classification_targets(y[labelled])
+        X = unit_interval(X, type(self).__name__)
+        shape = given if self.image_shape is None else self.image_shape
+        self.image_shape_, self.cell_ = image_layout(X.shape[1], shape)
         self.classes_ = np.unique(y[labelled])
         if len(self.classes_) < 2:
             raise ValueError(f"y has one class ({self.classes_[0]!r}) among its labelled rows; "
