@@ -61,6 +61,12 @@ def read_state(out: Path) -> dict[str, Any] | None:
     return state
 
 
+#: why a folder of an older sdae is not resumed: what changed since that version
+CHANGED = {"0.1.0": "its training noise comes from another random stream, and sdae semi's "
+                    "recipe has changed",
+           "0.2.0": "sdae semi's recipe has changed: two rounds, distribution alignment"}
+
+
 def check_out(out: Path, args: dict) -> dict[str, Any]:
     """Refuse a folder that is a file, holds other files, or a run with other arguments;
     return its state (a new one for a new folder). Nothing is written."""
@@ -75,9 +81,10 @@ def check_out(out: Path, args: dict) -> dict[str, Any]:
         return {"args": args, "wall_seconds": 0.0, "attempts": 0}
     made_by = state["args"].get("sdae_version")
     if made_by != args["sdae_version"]:
+        why = CHANGED.get(made_by, "its recipes differ")
         raise SdaeError(f"{out} was made by sdae {made_by}, whose results this version "
-                        f"({args['sdae_version']}) would not reproduce (its training noise comes "
-                        "from another random stream); choose another --out to run it afresh")
+                        f"({args['sdae_version']}) would not reproduce ({why}); choose another "
+                        "--out to run it afresh")  # fmt: skip
     before = {**args, **state["args"]}  # a key this version added is not a difference
     if before != args:
         diff = ", ".join(f"{k}: {before.get(k)!r} -> {args.get(k)!r}"
