@@ -305,7 +305,7 @@ class SemiTraining:
     strong_noise: float = 0.15
     flip: bool = True
     graph_per_class: int = 50
-    graph_features: str = "sae"
+    graph_features: str = "sae+hog"
     graph_neighbors: int = 20
     graph_alpha: float = 0.9
     graph_components: int = 50
@@ -358,7 +358,7 @@ class SemiConfig:
     strong_noise: float = 0.15
     flip: bool = True
     graph_per_class: int = 50
-    graph_features: str = "sae"
+    graph_features: str = "sae+hog"
     graph_neighbors: int = 20
     graph_alpha: float = 0.9
     graph_components: int = 50

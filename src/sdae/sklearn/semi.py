@@ -120,7 +120,7 @@ class SemiSupervisedClassifier(ClassifierMixin, BaseEstimator):
 
     def __init__(self, image_shape=None, *, width=16, iterations=1800, lr=0.002,
                  batch_size=64, unlabelled_ratio=3, threshold=0.95, ema=0.99,
-                 strong_noise=0.15, flip=True, graph_per_class=50, graph_features="sae",
+                 strong_noise=0.15, flip=True, graph_per_class=50, graph_features="sae+hog",
                  graph_neighbors=20, graph_alpha=0.9, graph_components=50,
                  graph_pretrain_iterations=1000, align=True, rounds=2,
                  round_per_class=300, round_labels="graph", precision="auto",
