@@ -1,26 +1,30 @@
 """Semi-supervised classification (``sdae semi``): the few labelled images and the unlabelled
-pool together, in two steps.
+pool together (:func:`self_training`), in three steps.
 
 1. **Graph labels** (:func:`graph_labels`). The paper's 784-100 stack is pretrained on the
-   pool as ``sdae sae`` pretrains it (:func:`sae_codes`), and label spreading (Zhou et al.,
-   2004) over a 20-NN graph of its codes carries the labels over the pool; the 50 images per
+   pool as ``sdae sae`` pretrains it (:func:`sae_codes`); its codes beside the principal
+   components of the images' HOG (:func:`graph_features`) make a 20-NN graph over the pool,
+   and label spreading (Zhou et al., 2004) carries the labels over it; the 50 images per
    class the graph is surest of join the labelled ones with the graph's label.
 2. **FixMatch** (Sohn et al., 2020) with an EMA teacher (Tarvainen & Valpola, 2017)
    (:func:`fixmatch`). Each step takes ``B`` labelled images and ``unlabelled_ratio x B``
    images of the pool (the protocol's training images; never the test images). The
    labelled ones, weakly augmented (a shift of up to a pixel, a left-right flip), give the
    cross-entropy with their labels. The teacher, an exponential moving average of the
-   student's weights, labels the weak view of each pool image; where its confidence reaches
-   ``threshold`` the student must give that label to a strong view: two shifts, a flip, the
-   DAE's salt-and-pepper noise and a cutout.
+   student's weights, labels the weak view of each pool image, its predictions first
+   scaled towards balanced classes (distribution alignment, Berthelot et al., 2020:
+   :func:`_align`); where its confidence reaches ``threshold`` the student must give that
+   label to a strong view: two shifts, a flip, the DAE's salt-and-pepper noise, a cutout.
+3. **A second round**: label spreading from the given labels over the first teacher's last
+   hidden layer (:func:`embed`) picks the 300 pool images per class it is surest of; they
+   join the given labels and FixMatch runs again from fresh weights.
 
-Why (paper protocol, seed 0, test accuracy % at 1 / 5 / 10 labels per class): FixMatch alone
-gave 42.7 / 66.8 / 73.0 on label draw 0 (the paper's recipe: 55.0 / 69.5 / 71.3); graph
-labels on PCA-50 first, 62.2 / 71.5 at 1 / 5; on the stack's codes, 60.5 / 74.3 / 78.2. The
-graph's top 50 labels per class are right 75 / 88 / 92 % of the time on the codes against
-71 / 83 / 88 % on PCA-50 (draws 0-4). Over label draws 0-4 (``sdae reproduce --preset
-beyond``) the recipe gives 56.8 / 68.6 / 76.2, +6.9 / +4.1 / +6.2 points over the paper's
-recipe on the same draws, in 191-321 s of training on 2 cores.
+Why: chosen on validation label draws 10 and 11, scored on the pool (docs/semi.md has the
+table of attempts). Pool accuracy (%) at 1 label per class, draws 10 / 11, and 5 labels,
+draw 10: sdae 0.2.0's recipe (steps 1-2 on the codes alone, no alignment) 58.0 / 61.3 /
+66.4; with alignment 58.5 / 62.5 / 69.7; with the second round 64.6 / 67.9 / 71.6; with HOG
+beside the codes 64.5 / - / 75.6. Twice the FixMatch steps instead of a second round: 59.1
+(1 label, draw 10); a second round from the teacher's own predictions: 61.1.
 """
 
 from __future__ import annotations

@@ -32,8 +32,8 @@ METHODS = {
     "mlp": ("mlp", "784-100 from random weights (baseline mlp)"),
     "logreg": ("logreg", "logistic regression, raw pixels"),
     "knn": ("knn", "1-NN, raw pixels"),
-    "semi": ("semi", "sdae semi: label spreading on the SAE's codes, then FixMatch, with the "
-                      "pool"),
+    "semi": ("semi", "sdae semi: label spreading on the SAE's codes and HOG, then two rounds "
+                      "of FixMatch, with the pool"),
 }
 
 
