@@ -96,3 +96,19 @@ def test_least_gemm_seconds_takes_bf16_only_where_native(monkeypatch):
     assert least_gemm_seconds(10, 7, 3) == 0.25
     monkeypatch.setattr("sdae.nn.precision.native_bf16", lambda device: False)
     assert least_gemm_seconds(10, 7, 3) == 1.0
+
+
+def test_semi_counts_its_graph_stack_and_every_round_s_student_steps(monkeypatch):
+    """sdae semi: the graph's 784-100 stack (full batch, its pretraining iterations) in the
+    GEMM floor, and the student's passes over rounds x iterations steps of B (1 + ratio) rows;
+    a graph on PCA, or none, pretrains no stack."""
+    semi = from_flags("semi", {"labels_per_class": 1, "iterations": 7, "rounds": 2,
+                               "batch_size": 8, "unlabelled_ratio": 3, "width": 4,
+                               "graph_pretrain_iterations": 5})  # fmt: skip
+    assert training_shapes(semi) == [(0, 784, 100, 5)]
+    assert training_shapes(from_flags("semi", {"graph_features": "pca"})) == []
+    assert training_shapes(from_flags("semi", {"graph_per_class": 0})) == []
+    model, shape, steps = conv_work(semi, 6000)
+    assert type(model).__name__ == "DeepCNN" and shape == (32, 784) and steps == 14
+    monkeypatch.setattr(sdae.reproduce.floor, "conv_seconds", lambda *a, **k: 0.001)
+    assert conv_floor([(semi, 6000)]) == pytest.approx(0.014)

@@ -59,6 +59,23 @@ def test_choose_is_explicit_or_measured(monkeypatch):
     assert precision.choose("auto", "cpu", "other", probe) == torch.float32  # not native
 
 
+def test_the_probe_interleaves_so_load_arriving_mid_probe_does_not_flip_it():
+    """bf16 twice as fast, and from the fifth call on everything 10x slower (another job
+    starts): timed one precision after the other, bf16 would be timed under load only and
+    lose; interleaved, each has a quiet round and bf16 wins."""
+    calls = []
+
+    def probe(dtype):
+        def run():
+            calls.append(dtype)
+            load = 10 if len(calls) > 4 else 1
+            time.sleep(load * (0.01 if dtype == torch.float32 else 0.005))
+        return run
+
+    assert precision.bf16_is_faster(probe, "cpu", rounds=3)
+    assert calls[:4] == [torch.float32, torch.bfloat16] * 2  # warm-ups, then round one
+
+
 def test_native_bf16_reads_the_cpu_flags(monkeypatch):
     monkeypatch.delenv("SDAE_NO_BF16")
     monkeypatch.setattr(precision, "_cpu_flags", lambda: frozenset({"avx512f", "avx512_bf16"}))

@@ -78,12 +78,13 @@ def test_bad_recipe_is_the_command_lines_error(fmnist):
 
 
 def test_images_and_rows_with_image_shape_are_one_model(fmnist):
-    """[n, 28, 28], [n, 784] (square: 28 x 28 by default) and [n, 784] with image_shape give
-    the same weights and predictions: one code path."""
+    """[n, 28, 28], [n, 784] (square: 28 x 28 by default), [n, 784] with image_shape and
+    nested lists of images give the same weights and predictions: one code path."""
     X, _, y = fashion_semi(fmnist)
     fits = [SemiSupervisedClassifier(**SMALL).fit(X, y),
             SemiSupervisedClassifier(**SMALL).fit(X.reshape(len(X), -1), y),
-            SemiSupervisedClassifier((28, 28), **SMALL).fit(X.reshape(len(X), -1), y)]
+            SemiSupervisedClassifier((28, 28), **SMALL).fit(X.reshape(len(X), -1), y),
+            SemiSupervisedClassifier(**SMALL).fit(X.tolist(), y.tolist())]
     assert all(f.image_shape_ == (28, 28) for f in fits)
     first = fits[0].model_.state_dict()
     for other in fits[1:]:
@@ -91,6 +92,7 @@ def test_images_and_rows_with_image_shape_are_one_model(fmnist):
             torch.testing.assert_close(value, first[key], rtol=0, atol=0)
     np.testing.assert_array_equal(fits[0].predict_proba(X[:20]),
                                   fits[2].predict_proba(X[:20].reshape(20, -1)))
+    np.testing.assert_array_equal(fits[0].predict(X[:20]), fits[3].predict(X[:20].tolist()))
 
 
 def test_fit_is_sdae_semis_training(fmnist, monkeypatch):

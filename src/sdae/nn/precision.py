@@ -19,7 +19,7 @@ from __future__ import annotations
 import functools
 import os
 import time
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Sequence
 
 import torch
 
@@ -54,13 +54,18 @@ def native_bf16(device: torch.device | str) -> bool:
     return bool({"avx512_bf16", "amx_bf16"} & _cpu_flags())
 
 
-def _fastest(work: Callable[[], object], rounds: int) -> float:
-    work()  # warm-up: first-call set-up (kernel choice, allocation) does not count
-    best = float("inf")
+def _fastest(works: Sequence[Callable[[], object]], rounds: int) -> list[float]:
+    """The fastest of ``rounds`` timings of each of ``works``, the rounds interleaved (one
+    call of each per round), so that load arriving mid-probe slows both alike and the
+    minimum still finds a quiet round of each."""
+    for work in works:
+        work()  # warm-up: first-call set-up (kernel choice, allocation) does not count
+    best = [float("inf")] * len(works)
     for _ in range(rounds):
-        start = time.perf_counter()
-        work()
-        best = min(best, time.perf_counter() - start)
+        for k, work in enumerate(works):
+            start = time.perf_counter()
+            work()
+            best[k] = min(best[k], time.perf_counter() - start)
     return best
 
 
@@ -70,7 +75,7 @@ def _sync(device: torch.device) -> None:
 
 
 def bf16_is_faster(probe: Callable[[torch.dtype], Callable[[], object]],
-                   device: torch.device | str, rounds: int = 3) -> bool:  # fmt: skip
+                   device: torch.device | str, rounds: int = 5) -> bool:  # fmt: skip
     """Time ``probe(dtype)()`` (a piece of the training's own work) in fp32 and in bf16,
     interleaved, fastest of ``rounds`` each: bf16 must be :data:`MARGIN` times faster."""
     device = torch.device(device)
@@ -79,8 +84,8 @@ def bf16_is_faster(probe: Callable[[torch.dtype], Callable[[], object]],
         work = probe(dtype)
         return lambda: (work(), _sync(device))
 
-    fp32, bf16 = timed(torch.float32), timed(torch.bfloat16)
-    return _fastest(fp32, rounds) > MARGIN * _fastest(bf16, rounds)
+    fp32, bf16 = _fastest([timed(torch.float32), timed(torch.bfloat16)], rounds)
+    return fp32 > MARGIN * bf16
 
 
 def choose(precision: str, device: torch.device | str, key: Hashable,

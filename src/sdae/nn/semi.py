@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import itertools
 import warnings
 from collections.abc import Sequence
 
@@ -249,19 +250,24 @@ def fixmatch(x_l: torch.Tensor, y_l: torch.Tensor, pool: torch.Tensor, config: S
     loop = TrainingLoop([(list(student.parameters()), c.lr)], "adam", iterations=c.iterations,
                         schedule="cosine", desc="FixMatch", progress=progress,
                         lr_hint="lower --lr", buffers=student.buffers())  # fmt: skip
+
+    def draw():  # this rank's share of one step's labelled images, labels and pool views
+        li = torch.randint(0, len(x_l), (c.batch_size,), generator=pick_l, device=pick_l.device)
+        ui = torch.randint(0, len(pool), (n_u,), generator=pick_u, device=pick_u.device)
+        xb, yb, ub = views.weak(x_l[li]), y_l[li], pool[ui]
+        weak, strong = views.weak(ub), views.strong(ub)
+        lab, unl = loop.shard(len(xb)), loop.shard(n_u)  # this rank's rows of each
+        return xb[lab.rows], yb[lab.rows], weak[unl.rows], strong[unl.rows], lab, unl
+
     with seeded(derive_seed(rng.seed, distributed.per_rank("semi-dropout"))), loop:
-        for i in range(c.iterations):
-            li = torch.randint(0, len(x_l), (c.batch_size,), generator=pick_l, device=pick_l.device)
-            ui = torch.randint(0, len(pool), (n_u,), generator=pick_u, device=pick_u.device)
-            xb, yb, ub = views.weak(x_l[li]), y_l[li], pool[ui]
-            weak, strong = views.weak(ub), views.strong(ub)
-            lab, unl = loop.shard(len(xb)), loop.shard(n_u)  # this rank's rows of each
-            xb, yb, weak, strong = xb[lab.rows], yb[lab.rows], weak[unl.rows], strong[unl.rows]
+        steps = (draw() for _ in range(c.iterations))
+        first = next(steps)  # the products' precision, probed on the first step's images
+        probe = torch.cat([first[0], first[3]])
+        dtype = precision.choose(c.precision, probe.device, ("semi", c.width, probe.shape),
+                                 precision.forward_backward(student, probe))  # fmt: skip
+        loop.precision = precision.name(dtype)
+        for i, (xb, yb, weak, strong, lab, unl) in enumerate(itertools.chain([first], steps)):
             both = torch.cat([xb, strong])
-            if i == 0:  # the products' precision, probed on this first batch
-                dtype = precision.choose(c.precision, both.device, ("semi", c.width, both.shape),
-                                         precision.forward_backward(student, both))  # fmt: skip
-                loop.precision = precision.name(dtype)
             with torch.no_grad(), precision.autocast(dtype, both.device):
                 probs = F.softmax(teacher(weak).float(), 1)
             if c.align:

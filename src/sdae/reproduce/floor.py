@@ -19,8 +19,11 @@ KNN are not counted: their products are too small to say anything. The conv DAEs
 CNN do work of another kind, convolutions; their floor is one forward and backward pass of
 the model at the training's batch size (:func:`conv_seconds`: no optimizer, noise,
 augmentation or data handling), timed the same way, times their steps
-(:func:`conv_floor`). (The floor once counted a conv DAE as that many 784-256 full-batch
-MLP steps, which put the paper preset's floor at twice its MLP trainings' GEMM time.)
+(:func:`conv_floor`). ``sdae semi`` counts both kinds: the 784-100 stack it pretrains for its
+graph (GEMMs) and its student's forward and backward passes over every FixMatch step of
+every round (the teacher's forward pass, the graph and HOG are not counted). (The floor once
+counted a conv DAE as that many 784-256 full-batch MLP steps, which put the paper preset's
+floor at twice its MLP trainings' GEMM time.)
 A minibatch training counts its batch's rows per step, not the pool's.
 """
 
@@ -33,6 +36,7 @@ import time
 import torch
 
 from sdae.config.checks import facts_of
+from sdae.config.classification import SemiTraining
 
 
 def flops(n: int, d: int, h: int) -> int:
@@ -111,6 +115,10 @@ def training_shapes(config) -> list[tuple[int, int, int, int]]:
     if hasattr(config, "pretrain"):  # SaeConfig
         return [(t.batch_size, a, b, t.iterations)
                 for a, b, t in zip(config.sizes[:-1], config.sizes[1:], config.pretrain)]
+    semi = getattr(config, "training", None)
+    if isinstance(semi, SemiTraining) and semi.graph_per_class and "sae" in semi.graph_features:
+        # the graph's stack (nn.semi.sae_codes): Table VII's first layer, full batch
+        return [(0, _n_in(config), 100, semi.graph_pretrain_iterations)]
     return []
 
 
@@ -145,10 +153,21 @@ def conv_seconds(model: torch.nn.Module, batch: torch.Tensor, repeats: int = 3,
 
 
 def conv_work(config, n: int):
-    """``(model, batch shape, steps)`` of a conv DAE or CNN config (None for any other): the
-    conv DAE's iterations at its batch size; the CNN's epochs over ``n`` images."""
+    """``(model, batch shape, steps)`` of a conv DAE, CNN or ``sdae semi`` config (None for
+    any other): the conv DAE's iterations at its batch size; the CNN's epochs over ``n``
+    images; semi's student over every round's steps, each on its labelled and strong pool
+    views (``batch_size`` times ``1 + unlabelled_ratio`` rows)."""
+    from sdae.nn.augment import image_shape
+    from sdae.nn.convnets import DeepCNN
     from sdae.runs.baseline import cnn_model
     from sdae.runs.dae import build_dae
+
+    semi = getattr(config, "training", None)
+    if isinstance(semi, SemiTraining):
+        facts = facts_of(config)
+        model = DeepCNN(facts.n_classes, semi.width, image_shape(facts.image_shape))
+        rows = semi.batch_size * (1 + semi.unlabelled_ratio)
+        return model.to_channels_last(), (rows, facts.n_features), semi.rounds * semi.iterations
 
     if getattr(config, "model", None) == "conv" and hasattr(config, "train"):
         t = config.train

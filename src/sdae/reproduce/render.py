@@ -149,8 +149,9 @@ def _floor_text(meta: dict) -> str:
     if not floor:
         return ""
     return (f" against a floor of {floor:.1f} s (the trainings' products alone, measured on "
-            f"this machine: the MLP autoencoders' GEMMs, the conv DAEs' and CNN's forward and "
-            f"backward passes; fine-tuning, KNN, evaluation and figures not counted: "
+            f"this machine: the MLP autoencoders' GEMMs, the conv DAEs', CNN's and FixMatch "
+            f"students' forward and backward passes; fine-tuning, KNN, evaluation and figures "
+            f"not counted: "
             f"{meta['wall_seconds'] / floor:.2f}x)")
 
 

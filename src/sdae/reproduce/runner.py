@@ -168,15 +168,15 @@ def _resume(out: Path, state: dict, preset: Preset, args: dict, jobs: int, data_
 
 def gemm_floor(todo: list[Experiment], preset: Preset, device: str) -> float:
     """Seconds of the products alone in the preset's trainings, measured now on this machine
-    (:mod:`sdae.reproduce.floor`): the MLP autoencoders' GEMMs, and the conv DAEs' and CNN's
-    forward and backward passes. What the run's wall time is set against."""
+    (:mod:`sdae.reproduce.floor`): the MLP autoencoders' GEMMs, and the conv DAEs', CNN's and
+    ``sdae semi``'s forward and backward passes. What the run's wall time is set against."""
 
     def pool(protocol: str) -> int:
         per_class, facts = PROTOCOLS[protocol][0], source_facts(preset.data)
         return sum(facts.train_per_class) if per_class is None else per_class * facts.n_classes
 
     configs = [experiment_config(e, preset, device) for e in todo
-               if e.kind in ("dae", "pretrain", "cnn")]  # fmt: skip
+               if e.kind in ("dae", "pretrain", "cnn", "semi")]  # fmt: skip
     mlp = preset_floor(configs, pool(preset.protocol), device=device)  # conv nets add 0 here
     return mlp + conv_floor([(c, pool(c.protocol)) for c in configs], device=device)
 

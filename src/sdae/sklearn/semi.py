@@ -149,7 +149,10 @@ class SemiSupervisedClassifier(ClassifierMixin, BaseEstimator):
 
     @staticmethod
     def _flat(X):
-        """``(X as rows [n, D], the image shape it came in or None)``: images flattened."""
+        """``(X as rows [n, D], the image shape it came in or None)``: images flattened
+        (nested lists of images too)."""
+        if isinstance(X, (list, tuple)):
+            X = np.asarray(X)
         shape = getattr(X, "shape", None)
         if shape is not None and len(shape) > 2:
             return np.asarray(X).reshape(len(X), -1), tuple(shape[1:])
