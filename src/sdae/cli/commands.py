@@ -150,7 +150,7 @@ def cmd_reproduce(args, config=None) -> int:
     floor = doc.get("gemm_floor_seconds")
     if floor:
         print(f"floor {floor:.1f} s (the trainings' products alone, measured here: MLP "
-              f"autoencoders' GEMMs, conv DAEs' and CNN's forward and backward passes); wall "
+              f"autoencoders' GEMMs, conv DAEs', CNN's and FixMatch students' passes); wall "
               f"time {doc['wall_seconds'] / floor:.2f}x the floor")
     print(f"wall time {doc['wall_seconds']:.1f} s; report in {out / 'report.md'} and "
           f"{out / 'report.html'}, every number in {out / 'results.json'}")
