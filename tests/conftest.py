@@ -1,4 +1,5 @@
 import os
+import tempfile
 
 import pytest
 
@@ -8,6 +9,9 @@ from sdae.errors import SdaeError
 # precision "auto" never picks bf16 in the tests (and the processes they start), so that
 # their numbers do not depend on the machine; tests/test_precision.py tests the choice itself
 os.environ["SDAE_NO_BF16"] = "1"
+# caches (sdae semi's graph codes, decoded folders) go to a folder of this test session, not
+# the user's ~/.cache: a test never reads what an earlier session or a run by hand left
+os.environ["SDAE_CACHE_DIR"] = tempfile.mkdtemp(prefix="sdae-test-cache-")
 
 
 @pytest.fixture(autouse=True)

@@ -77,6 +77,18 @@ def test_cutout_blanks_one_clipped_square():
     assert torch.equal(x, torch.ones(50, 784))  # the input is untouched
 
 
+@pytest.mark.parametrize(("flags", "graph", "round_"), [
+    ({"protocol": "paper"}, 50, 300),  # the paper protocol's counts, chosen there, unchanged
+    ({"protocol": "full"}, 500, 3000),  # the same shares of its 6000 per class
+    ({"protocol": "mini", "labels_per_class": 10}, 8, 50),
+    ({"protocol": "mini", "labels_per_class": 95}, 5, 50),  # no more than the draw leaves
+    ({"protocol": "full", "graph_per_class": 7, "round_per_class": 9}, 7, 9),  # as asked
+])  # fmt: skip
+def test_the_label_counts_follow_the_pool_unless_given(flags, graph, round_):
+    config = from_flags("semi", flags)
+    assert (config.graph_per_class, config.round_per_class) == (graph, round_)
+
+
 @pytest.mark.parametrize(("flags", "message"), [
     ({"threshold": 1.0}, r"--threshold 1.0 must lie in \(0, 1\)"),
     ({"threshold": 0.0}, r"--threshold 0.0 must lie in \(0, 1\)"),
@@ -188,6 +200,35 @@ def test_the_graphs_sae_codes_are_those_of_sdae_sae_pretraining(paper_splits):
     assert codes.shape == (200, 100)
     np.testing.assert_allclose(codes, expected, rtol=1e-5, atol=1e-6)
     assert not np.allclose(codes, untrained, atol=1e-3)
+
+
+def test_the_graphs_codes_are_kept_on_disk_for_the_same_pool_and_seed(monkeypatch, tmp_path):
+    """The codes are the same for every label draw: a second run on the same pool and seed
+    reads them back (equal to what it would compute) instead of pretraining again; another
+    seed, another pool or a corrupt file computes them; SDAE_NO_CODE_CACHE never reads."""
+    import sdae.nn.semi as semi
+
+    monkeypatch.setenv("SDAE_CACHE_DIR", str(tmp_path))
+    pool = torch.rand(60, 784, generator=torch.Generator().manual_seed(0))
+    calls = []
+    compute = semi._pretrained_codes
+    monkeypatch.setattr(semi, "_pretrained_codes", lambda *a: calls.append(a) or compute(*a))
+    first = sae_codes(pool, seed=1, iterations=5)
+    files = list((tmp_path / "codes").glob("*.npy"))
+    assert len(calls) == 1 and len(files) == 1
+    again = sae_codes(pool, seed=1, iterations=5)
+    assert len(calls) == 1 and again.dtype == np.float32
+    np.testing.assert_array_equal(again, first)
+    np.testing.assert_array_equal(first, compute(pool, 1, 5))  # what it would compute
+    sae_codes(pool, seed=2, iterations=5)
+    sae_codes(pool.flip(0), seed=1, iterations=5)
+    assert len(calls) == 3
+    files[0].write_bytes(files[0].read_bytes()[:-8])  # a truncated file
+    np.testing.assert_array_equal(sae_codes(pool, seed=1, iterations=5), first)
+    assert len(calls) == 4
+    monkeypatch.setenv("SDAE_NO_CODE_CACHE", "1")
+    sae_codes(pool, seed=1, iterations=5)
+    assert len(calls) == 5
 
 
 def test_distribution_alignment_worked_by_hand():

@@ -2,6 +2,8 @@
 other estimators', in test_sklearn.py): image arrays in both layouts, unlabelled rows, the
 command line's recipe, and a GridSearchCV on Fashion-MNIST."""
 
+import dataclasses
+
 import numpy as np
 import pytest
 import torch
@@ -110,8 +112,10 @@ def test_fit_is_sdae_semis_training(fmnist, monkeypatch):
     np.testing.assert_array_equal(seen["pool"].numpy(), X.reshape(len(X), -1))
     np.testing.assert_array_equal(seen["labelled"], np.flatnonzero(y != -1))
     np.testing.assert_array_equal(seen["labels"], y_true[y != -1])
+    # round_per_class "auto": half of the 30 rows per class
     assert seen["config"] == SemiTraining(**{k: v for k, v in SMALL.items()
-                                             if k != "random_state"}, seed=0)  # fmt: skip
+                                             if k != "random_state"}, round_per_class=15,
+                                          seed=0)  # fmt: skip
     assert seen["shape"] == (28, 28) and seen["n_classes"] == 10
     # two rounds (the recipe's default) of 40 steps
     assert clf.n_labelled_ == 30 and clf.n_iter_ == 80 and len(clf.loss_curve_) == 80
@@ -144,5 +148,28 @@ def test_grid_search_on_fashion_mnist(fmnist):
 
 
 def test_defaults_are_the_recipes():
-    """The estimator's defaults are sdae semi's recipe, SemiTraining()."""
+    """The estimator's defaults are sdae semi's recipe: SemiTraining() on a pool of 600 rows
+    per class (the paper protocol's), its label counts in proportion on others (sdae semi
+    --protocol full's 500 and 3000 on 6000 per class), numbers as given."""
     assert SemiSupervisedClassifier().training_settings(seed=0) == SemiTraining()
+    full = SemiSupervisedClassifier().training_settings(0, 6000, 5)
+    assert full == dataclasses.replace(SemiTraining(), graph_per_class=500, round_per_class=3000)
+    given = SemiSupervisedClassifier(graph_per_class=7, round_per_class=9)
+    assert (given.training_settings(0, 6000).graph_per_class,
+            given.training_settings(0, 6000).round_per_class) == (7, 9)  # fmt: skip
+
+
+def test_auto_counts_follow_the_rows_given_to_fit(fmnist, monkeypatch):
+    """fit's pool is every row: 30 per class, 3 of them labelled, make the counts of a pool of
+    30 per class (a twelfth: 2; half: 15)."""
+    seen = []
+
+    def spy(pool, where, labels, settings, **kw):
+        seen.append(settings)
+        raise RuntimeError("stop")  # the settings are all this test needs
+
+    monkeypatch.setattr(sdae.sklearn.semi, "self_training", spy)
+    X, _, y = fashion_semi(fmnist, 30, 3)
+    with pytest.raises(RuntimeError, match="stop"):
+        SemiSupervisedClassifier(random_state=0).fit(X, y)
+    assert (seen[0].graph_per_class, seen[0].round_per_class) == (2, 15)

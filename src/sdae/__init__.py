@@ -18,8 +18,9 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING
 
-# 0.2.0: the training noise from the fast16 stream; 0.3.0: sdae semi's two rounds
-__version__ = "0.3.0"
+# 0.2.0: the training noise from the fast16 stream; 0.3.0: sdae semi's two rounds;
+# 0.4.0: sdae semi's label counts in proportion to the pool
+__version__ = "0.4.0"
 
 # The public API, imported on first use: ``sdae --help`` and one-line errors need neither
 # torch's nor scikit-learn's start-up time (7 s before, here).

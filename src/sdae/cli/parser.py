@@ -304,8 +304,8 @@ def _add_semi(sub) -> None:
         ("--ema", float, "teacher's moving-average decay, in [0, 1)"),
         ("--strong-noise", float, "salt-and-pepper level of the strong view"),
         ("--graph-per-class", int, "pool images per class labelled by label spreading before "
-         "training, the most confident ones (0: plain FixMatch; default 50, or what a small "
-         "pool leaves unlabelled)"),
+         "training, the most confident ones (0: plain FixMatch; default a twelfth of a "
+         "class's pool images: 50 on the paper protocol, 500 on full)"),
         ("--graph-features", str, "what the graph is built on: sae (the 784-100 stack "
          "pretrained on the pool), pca (of the pixels) or sae+hog (the stack's codes beside "
          "the principal components of the images' HOG)"),
@@ -318,13 +318,14 @@ def _add_semi(sub) -> None:
         ("--rounds", int, "rounds of FixMatch; each after the first starts afresh with the "
          "pool images the previous round's teacher is surest of as extra labels"),
         ("--round-per-class", int, "pool images per class a round takes from the previous "
-         "round's teacher"),
+         "round's teacher (default half of a class's pool images: 300 on the paper "
+         "protocol, 3000 on full)"),
         ("--round-labels", str, "how a round labels them: teacher (its predictions) or graph "
          "(label spreading from the given labels on its last hidden layer)"),
     ):  # fmt: skip
         dest = flag[2:].replace("-", "_")
-        # --graph-per-class's default follows the pool (from_flags): none given here
-        default = None if dest == "graph_per_class" else getattr(d, dest)
+        # the label counts' defaults follow the pool (from_flags): none given here
+        default = None if dest in ("graph_per_class", "round_per_class") else getattr(d, dest)
         g.add_argument(flag, type=kind, default=default,
                        help=text + ("" if default is None else " (default: %(default)s)"))
     g.add_argument("--flip", action=argparse.BooleanOptionalAction, default=None,

@@ -31,6 +31,7 @@ from sdae.config.classification import (
     SemiConfig,
     paper_pretraining,
     resolve_recipe,
+    semi_counts,
 )
 from sdae.config.denoising import CONV_TRAINING, DaeConfig, RobustConfig, default_patch
 from sdae.config.training import FINETUNE_RECIPES
@@ -141,12 +142,11 @@ def _base(command: str, given: dict[str, object]):
     fashion = data == "fashion-mnist"
     facts = FASHION_FACTS if fashion else source_facts(data, run["data_seed"], size)
     if command == "semi":  # a mirrored digit is another digit, or none
-        graph = SemiConfig.graph_per_class
-        if isinstance(labels, int):  # no more graph labels than a small pool leaves unlabelled
-            free = pool_per_class(run["protocol"], facts) - labels
-            graph = max(0, min(graph, free))
+        counts = {}  # label counts in proportion to the pool (a bad budget fails below)
+        if isinstance(labels, int):
+            counts = semi_counts(pool_per_class(run["protocol"], facts), labels)
         return SemiConfig(flip=data != "digits", data=data, image_size=size,
-                          labels_per_class=labels, graph_per_class=graph, **run)  # fmt: skip
+                          labels_per_class=labels, **counts, **run)  # fmt: skip
     run.update(data=data, image_size=size)
     if command == "dae":
         if given.get("model") != "conv":

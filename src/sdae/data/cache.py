@@ -1,5 +1,7 @@
-"""The on-disk cache of decoded image folders: one file per folder and image size asked, in
-``$SDAE_CACHE_DIR`` (else ``~/.cache/sdae/folders``).
+"""The on-disk caches: decoded image folders, one file per folder and image size asked, in
+``$SDAE_CACHE_DIR`` (else ``~/.cache/sdae/folders``); and arrays computed from data that
+cost minutes and are the same for every label draw (:func:`cached_array`: ``sdae semi``'s
+graph codes, ``codes/`` beside it).
 
 A cache file is a sequence of ``.npy`` arrays (:func:`numpy.save` one after another): the
 ``key``, then :data:`NAMES` in that order; so it is written from and read into the arrays
@@ -29,14 +31,17 @@ ARRAYS = ("train_images", "train_labels", "test_images", "test_labels", "unlabel
 NAMES = (*ARRAYS, "class_names", "sha256", "resized")
 
 
-def cache_folder() -> Path:
-    """``$SDAE_CACHE_DIR`` if set, else ``~/.cache/sdae/folders`` (``$XDG_CACHE_HOME``
-    replaces ``~/.cache``)."""
+def cache_folder(kind: str = "folders") -> Path:
+    """Where cache files of ``kind`` go: for ``folders``, ``$SDAE_CACHE_DIR`` if set, else
+    ``~/.cache/sdae/folders`` (``$XDG_CACHE_HOME`` replaces ``~/.cache``); any other kind
+    (``codes``: :func:`cached_array`) a folder of that name beside it (inside
+    ``$SDAE_CACHE_DIR`` when set)."""
     explicit = os.environ.get("SDAE_CACHE_DIR")
     if explicit:
-        return Path(explicit).expanduser()
+        root = Path(explicit).expanduser()
+        return root if kind == "folders" else root / kind
     root = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(root) / "sdae" / "folders"
+    return Path(root) / "sdae" / kind
 
 
 def cache_file(folder: Path, image_size: tuple[int, int] | None) -> Path:
@@ -77,15 +82,41 @@ def save_cached(path: Path, key: str, arrays: dict) -> None:
     """Write ``arrays`` (:data:`NAMES`) for ``key`` into ``path``, atomically; skipped
     silently when the cache folder cannot be written (no permission, a full disk, a file in
     the way)."""
+    _write_arrays(path, (np.array(key), *(arrays[name] for name in NAMES)), ".npys")
+
+
+def _write_arrays(path: Path, arrays, suffix: str) -> None:
     tmp = None
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".npys")
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=suffix)
         with open(fd, "wb") as f:  # a plain file: np.save writes the arrays with tofile
-            for array in (np.array(key), *(arrays[name] for name in NAMES)):
+            for array in arrays:
                 np.save(f, array, allow_pickle=False)
         os.replace(tmp, path)
     except OSError:
         if tmp is not None:
             with contextlib.suppress(OSError):
                 os.unlink(tmp)
+
+
+def cached_array(kind: str, key: str, compute, shape: tuple[int, ...] | None = None,
+                 dtype=np.float32) -> np.ndarray:  # fmt: skip
+    """``compute()`` (an array of ``shape`` and ``dtype``), kept in ``cache_folder(kind)``
+    under ``key`` (a text naming everything the array depends on): a second call with the
+    same key reads it back instead. As for image folders, the file is written atomically and
+    read with ``allow_pickle=False``; an unreadable, corrupt or misshapen file is computed
+    again (and rewritten) and an unwritable cache folder skips caching: never an error."""
+    path = cache_folder(kind) / f"{hashlib.sha256(key.encode()).hexdigest()[:32]}.npy"
+    try:
+        with open(path, "rb") as f:
+            if str(np.load(f, allow_pickle=False)) == key:
+                found = np.load(f, allow_pickle=False)
+                if found.dtype == dtype and (shape is None or found.shape == shape) \
+                        and not f.read(1):  # fmt: skip
+                    return found
+    except Exception:  # whatever is wrong with a cache file, the array is computed instead
+        pass
+    array = np.ascontiguousarray(compute(), dtype=dtype)
+    _write_arrays(path, (np.array(key), array), ".npy")
+    return array

@@ -4,8 +4,10 @@ pool together (:func:`self_training`), in three steps.
 1. **Graph labels** (:func:`graph_labels`). The paper's 784-100 stack is pretrained on the
    pool as ``sdae sae`` pretrains it (:func:`sae_codes`); its codes beside the principal
    components of the images' HOG (:func:`graph_features`) make a 20-NN graph over the pool,
-   and label spreading (Zhou et al., 2004) carries the labels over it; the 50 images per
-   class the graph is surest of join the labelled ones with the graph's label.
+   and label spreading (Zhou et al., 2004) carries the labels over it; the images of each
+   class the graph is surest of (``graph_per_class``: ``sdae semi`` takes a twelfth of a
+   class's pool, 50 on the paper protocol, 500 on the full one) join the labelled ones
+   with the graph's label.
 2. **FixMatch** (Sohn et al., 2020) with an EMA teacher (Tarvainen & Valpola, 2017)
    (:func:`fixmatch`). Each step takes ``B`` labelled images and ``unlabelled_ratio x B``
    images of the pool (the protocol's training images; never the test images). The
@@ -16,8 +18,9 @@ pool together (:func:`self_training`), in three steps.
    :func:`_align`); where its confidence reaches ``threshold`` the student must give that
    label to a strong view: two shifts, a flip, the DAE's salt-and-pepper noise, a cutout.
 3. **A second round**: label spreading from the given labels over the first teacher's last
-   hidden layer (:func:`embed`) picks the 300 pool images per class it is surest of; they
-   join the given labels and FixMatch runs again from fresh weights.
+   hidden layer (:func:`embed`) picks the pool images of each class it is surest of
+   (``round_per_class``: half of a class's pool, 300 on the paper protocol); they join the
+   given labels and FixMatch runs again from fresh weights.
 
 Why: chosen on validation label draws 10 and 11, scored on the pool (docs/semi.md has the
 table of attempts). Pool accuracy (%) at 1 label per class, draws 10 / 11, and 5 labels,
@@ -31,7 +34,9 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import hashlib
 import itertools
+import os
 import warnings
 from collections.abc import Sequence
 
@@ -42,7 +47,9 @@ from sklearn.decomposition import PCA
 from sklearn.semi_supervised import LabelSpreading
 from torch.nn import functional as F
 
+from sdae import __version__
 from sdae.config.classification import SemiTraining, paper_pretraining
+from sdae.data.cache import cached_array
 from sdae.nn import distributed, precision
 from sdae.nn.augment import GREY28, as_nchw, augment, flat, image_shape
 from sdae.nn.convnets import DeepCNN
@@ -97,8 +104,24 @@ class Views:
 def sae_codes(pool: torch.Tensor, seed: int, iterations: int = 1000) -> np.ndarray:
     """``[P, 100]``: the codes of the paper's 784-100 stack (weights from ``seed``),
     pretrained on ``pool: [P, 784]`` with Table VII's schedule (``iterations`` steps, the
-    paper's 1000 by default), as ``sdae sae`` pretrains it (same streams)."""
+    paper's 1000 by default), as ``sdae sae`` pretrains it (same streams).
 
+    They depend on the pool and the seed alone, not on the label draw, and take half of a
+    run on the 60000-image pool (~7 of ~15 minutes on 2 cores): so they are kept on disk
+    (:func:`sdae.data.cache.cached_array`, under a key of the pool's bytes, the seed, the
+    steps, sdae's and torch's versions and the device) and a run on the same pool and seed
+    reads them back. ``SDAE_NO_CODE_CACHE=1`` turns that off."""
+    key = "\0".join(map(str, (
+        "sae_codes", __version__, torch.__version__, pool.device.type, seed, iterations,
+        tuple(pool.shape), os.environ.get("SDAE_NO_BF16", ""),
+        hashlib.sha256(np.ascontiguousarray(pool.detach().float().cpu().numpy())).hexdigest())))
+    if os.environ.get("SDAE_NO_CODE_CACHE"):
+        return _pretrained_codes(pool, seed, iterations)
+    return cached_array("codes", key, lambda: _pretrained_codes(pool, seed, iterations),
+                        (len(pool), 100))  # fmt: skip
+
+
+def _pretrained_codes(pool: torch.Tensor, seed: int, iterations: int) -> np.ndarray:
     sizes = (pool.shape[1], 100)
     schedule = tuple(dataclasses.replace(t, iterations=iterations)
                      for t in paper_pretraining(sizes))  # fmt: skip

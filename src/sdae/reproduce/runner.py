@@ -64,7 +64,9 @@ def read_state(out: Path) -> dict[str, Any] | None:
 #: why a folder of an older sdae is not resumed: what changed since that version
 CHANGED = {"0.1.0": "its training noise comes from another random stream, and sdae semi's "
                     "recipe has changed",
-           "0.2.0": "sdae semi's recipe has changed: two rounds, distribution alignment"}
+           "0.2.0": "sdae semi's recipe has changed: two rounds, distribution alignment",
+           "0.3.0": "sdae semi's label counts follow the pool: 500 / 3000 per class on the "
+                    "full protocol"}
 
 
 def check_out(out: Path, args: dict) -> dict[str, Any]:

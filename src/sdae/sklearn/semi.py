@@ -15,7 +15,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted
 
 from sdae.config.checks import MIN_CONV_SIDE
-from sdae.config.classification import SemiTraining
+from sdae.config.classification import SemiTraining, semi_counts
 from sdae.nn.semi import self_training
 from sdae.sklearn.checks import (
     as_value_error,
@@ -37,6 +37,8 @@ INTS = ("width", "iterations", "batch_size", "unlabelled_ratio", "graph_per_clas
 FLOATS = ("lr", "threshold", "ema", "strong_noise", "graph_alpha")
 FLAGS = ("flip", "align")
 WORDS = ("graph_features", "round_labels", "precision")
+#: the counts that may be "auto": in proportion to the pool (sdae semi's defaults)
+AUTO = ("graph_per_class", "round_per_class")
 
 
 def image_layout(n_features: int, image_shape) -> tuple[tuple[int, ...], int]:
@@ -82,7 +84,8 @@ class SemiSupervisedClassifier(ClassifierMixin, BaseEstimator):
     row, or of PCA), then trains a CNN (:class:`sdae.nn.convnets.DeepCNN`) by FixMatch with
     an EMA teacher on the labelled rows and every row as the pool, ``rounds`` times
     (:func:`sdae.nn.semi.self_training`; the recipe :class:`sdae.config.SemiTraining`,
-    whose fields are this estimator's parameters, defaults included).
+    whose fields are this estimator's parameters, defaults included but for the two label
+    counts, which follow the pool).
 
     ``X``: images ``[n, H, W]`` (or ``[n, H, W, C]``), or rows ``[n, H*W*C]`` with
     ``image_shape=(H, W[, C])``; rows of a square size (784) are square images by default.
@@ -96,6 +99,9 @@ class SemiSupervisedClassifier(ClassifierMixin, BaseEstimator):
     flip, graph_per_class, graph_features, graph_neighbors, graph_alpha, graph_components,
     graph_pretrain_iterations, align, rounds, round_per_class, round_labels, precision
         The recipe (:class:`sdae.config.SemiTraining`; ``sdae semi``'s flags of those names).
+        ``graph_per_class`` and ``round_per_class`` ``"auto"``: as ``sdae semi``'s, a
+        twelfth and a half of the rows per class (``len(X) / n_classes``; 50 and 300 for
+        6000 rows of 10 classes).
     random_state : int, RandomState or None, default=None
         An int is ``sdae semi``'s ``--seed``; None draws a seed at each fit.
     device : str, default="cpu"
@@ -120,10 +126,10 @@ class SemiSupervisedClassifier(ClassifierMixin, BaseEstimator):
 
     def __init__(self, image_shape=None, *, width=16, iterations=1800, lr=0.002,
                  batch_size=64, unlabelled_ratio=3, threshold=0.95, ema=0.99,
-                 strong_noise=0.15, flip=True, graph_per_class=50, graph_features="sae+hog",
+                 strong_noise=0.15, flip=True, graph_per_class="auto", graph_features="sae+hog",
                  graph_neighbors=20, graph_alpha=0.9, graph_components=50,
                  graph_pretrain_iterations=1000, align=True, rounds=2,
-                 round_per_class=300, round_labels="graph", precision="auto",
+                 round_per_class="auto", round_labels="graph", precision="auto",
                  random_state=None, device="cpu", verbose=False):  # fmt: skip
         self.image_shape = image_shape
         self.width, self.iterations, self.lr = width, iterations, lr
@@ -138,9 +144,16 @@ class SemiSupervisedClassifier(ClassifierMixin, BaseEstimator):
         self.precision = precision
         self.random_state, self.device, self.verbose = random_state, device, verbose
 
-    def training_settings(self, seed: int = 0) -> SemiTraining:
-        """The recipe these parameters make; a bad value raises ``ValueError``."""
-        values = {n: check_int(getattr(self, n), n, 0) for n in INTS}
+    def training_settings(self, seed: int = 0, pool_per_class: int = 600,
+                          labels_per_class: int = 1) -> SemiTraining:  # fmt: skip
+        """The recipe these parameters make for a pool of ``pool_per_class`` rows per class
+        with ``labels_per_class`` labelled (what ``graph_per_class`` and ``round_per_class``
+        ``"auto"`` become: :func:`sdae.config.classification.semi_counts`; the defaults, a
+        pool like the paper protocol's, give its 50 and 300); a bad value raises
+        ``ValueError``."""
+        counts = semi_counts(pool_per_class, labels_per_class)
+        values = {n: counts[n] if n in AUTO and getattr(self, n) == "auto"
+                  else check_int(getattr(self, n), n, 0) for n in INTS}  # fmt: skip
         values.update({n: check_float(getattr(self, n), n) for n in FLOATS})
         values.update({n: check_bool(getattr(self, n), n) for n in FLAGS})
         values.update({n: getattr(self, n) for n in WORDS})
@@ -162,7 +175,7 @@ class SemiSupervisedClassifier(ClassifierMixin, BaseEstimator):
         """Train on the rows of ``X`` whose label in ``y`` is not ``-1`` and on every row as
         the unlabelled pool. Returns the fitted estimator."""
         seed = seed_of(self.random_state)
-        settings = self.training_settings(seed)
+        self.training_settings(seed)  # a bad parameter fails before the data is read
         device, verbose = device_of(self.device), check_bool(self.verbose, "verbose")
         X, given = self._flat(X)
         X, y = validate_data(self, X, y, dtype=(np.float64, np.float32))
@@ -180,6 +193,8 @@ class SemiSupervisedClassifier(ClassifierMixin, BaseEstimator):
                              "a classifier needs at least 2 classes")  # fmt: skip
         pool = to_tensor(lay_out(X, self.image_shape_, self.cell_), device)
         where = np.flatnonzero(labelled)
+        fewest = int(np.unique(y[labelled], return_counts=True)[1].min())
+        settings = self.training_settings(seed, len(X) // len(self.classes_), fewest)
         with as_value_error():
             model, history, rounds = self_training(
                 pool, where, np.searchsorted(self.classes_, y[labelled]), settings,
