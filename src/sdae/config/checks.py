@@ -195,6 +195,20 @@ def pool_per_class(protocol: str, facts: SourceFacts = FASHION_FACTS) -> int:
     return size
 
 
+GRAPH_SHARE, ROUND_SHARE = 1 / 12, 1 / 2  # of a class's pool images: see semi_counts
+
+
+def semi_counts(pool_per_class: int, labels_per_class: int) -> dict[str, int]:
+    """``sdae semi``'s ``graph_per_class`` and ``round_per_class`` for ``pool_per_class``
+    pool images per class: those shares of it (50 / 300 of the paper protocol's 600, 500 /
+    3000 of the full one's 6000; at least 1, the graph's at most what the draw leaves
+    unlabelled). 0.3.0's fixed 50 / 300 took the surest 0.8 % / 5 % of the full pool: the
+    shares did better on its validation draws (docs/semi.md)."""
+    free = pool_per_class - labels_per_class
+    return {"graph_per_class": max(0, min(round(pool_per_class * GRAPH_SHARE), free)),
+            "round_per_class": max(1, round(pool_per_class * ROUND_SHARE))}
+
+
 def check_input_size(sizes: tuple[int, ...], facts: SourceFacts, field: str = "sizes") -> None:
     """An MLP's first size is the data's pixels (times channels)."""
     if sizes[0] != facts.n_features:

@@ -265,24 +265,6 @@ class BaselineConfig:
             check_neighbours(self)
 
 
-#: ``sdae semi``'s label counts as shares of the images of a class in the pool: the graph's
-#: and a later round's (50 and 300 of the paper protocol's 600; 500 and 3000 of the full
-#: protocol's 6000): see :func:`semi_counts`
-GRAPH_SHARE, ROUND_SHARE = 1 / 12, 1 / 2
-
-
-def semi_counts(pool_per_class: int, labels_per_class: int) -> dict[str, int]:
-    """``sdae semi``'s ``graph_per_class`` and ``round_per_class`` for a pool of
-    ``pool_per_class`` images per class (:data:`GRAPH_SHARE`, :data:`ROUND_SHARE` of it, at
-    least 1 image; the graph's no more than the draw leaves unlabelled). A fixed count (50 /
-    300, chosen on the paper protocol) took the surest 0.8 % / 5 % of the full protocol's
-    pool, close to the given labels: on its validation draws the shares gave more (the
-    table in docs/semi.md)."""
-    free = pool_per_class - labels_per_class
-    return {"graph_per_class": max(0, min(round(pool_per_class * GRAPH_SHARE), free)),
-            "round_per_class": max(1, round(pool_per_class * ROUND_SHARE))}
-
-
 GRAPH_FEATURES = ("sae", "pca", "sae+hog")
 ROUND_LABELS = ("teacher", "graph")
 

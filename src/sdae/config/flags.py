@@ -20,6 +20,7 @@ from sdae.config.checks import (
     parse_labels,
     parse_noise_level,
     pool_per_class,
+    semi_counts,
 )
 from sdae.config.classification import (
     BASELINES,
@@ -31,7 +32,6 @@ from sdae.config.classification import (
     SemiConfig,
     paper_pretraining,
     resolve_recipe,
-    semi_counts,
 )
 from sdae.config.denoising import CONV_TRAINING, DaeConfig, RobustConfig, default_patch
 from sdae.config.training import FINETUNE_RECIPES

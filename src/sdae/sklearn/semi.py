@@ -14,8 +14,8 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted
 
-from sdae.config.checks import MIN_CONV_SIDE
-from sdae.config.classification import SemiTraining, semi_counts
+from sdae.config.checks import MIN_CONV_SIDE, semi_counts
+from sdae.config.classification import SemiTraining
 from sdae.nn.semi import self_training
 from sdae.sklearn.checks import (
     as_value_error,
@@ -148,7 +148,7 @@ class SemiSupervisedClassifier(ClassifierMixin, BaseEstimator):
                           labels_per_class: int = 1) -> SemiTraining:  # fmt: skip
         """The recipe these parameters make for a pool of ``pool_per_class`` rows per class
         with ``labels_per_class`` labelled (what ``graph_per_class`` and ``round_per_class``
-        ``"auto"`` become: :func:`sdae.config.classification.semi_counts`; the defaults, a
+        ``"auto"`` become: :func:`sdae.config.checks.semi_counts`; the defaults, a
         pool like the paper protocol's, give its 50 and 300); a bad value raises
         ``ValueError``."""
         counts = semi_counts(pool_per_class, labels_per_class)
