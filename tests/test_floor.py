@@ -108,6 +108,13 @@ def test_semi_counts_its_graph_stack_and_every_round_s_student_steps(monkeypatch
     assert training_shapes(semi) == [(0, 784, 100, 5)]
     assert training_shapes(from_flags("semi", {"graph_features": "pca"})) == []
     assert training_shapes(from_flags("semi", {"graph_per_class": 0})) == []
+    # the codes are cached: another draw or budget on the same pool and seed reads them back
+    monkeypatch.setattr(sdae.reproduce.floor, "least_gemm_seconds", lambda *a, **k: 1.0)
+    others = [from_flags("semi", {"labels_per_class": k, "labels_seed": d,
+                                  "graph_pretrain_iterations": 5}) for k in (1, 5) for d in (0, 1)]
+    assert preset_floor(others, 100) == 5.0
+    assert preset_floor([*others, from_flags("semi", {"seed": 1, "graph_pretrain_iterations": 5})],
+                        100) == 10.0  # fmt: skip
     model, shape, steps = conv_work(semi, 6000)
     assert type(model).__name__ == "DeepCNN" and shape == (32, 784) and steps == 14
     monkeypatch.setattr(sdae.reproduce.floor, "conv_seconds", lambda *a, **k: 0.001)

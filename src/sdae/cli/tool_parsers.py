@@ -61,7 +61,7 @@ def add_reproduce(sub) -> None:
                    "cores with bf16, 40 without); quick: the same experiments, smaller (about a "
                    "minute); beyond: the method ladder over 5 label draws (about 75 minutes on 2 "
                    "cores); beyond-full: the ladder on all 60000 training images and the 10000 "
-                   "test images (2.5 hours on 2 cores, --jobs 2); beyond-quick: the ladder "
+                   "test images (about 1.5 hours on 2 cores, --jobs 2); beyond-quick: the ladder "
                    "small (under 3 minutes); smoke, ladder-smoke: seconds, for tests "
                    "(default: %(default)s)")
     p.add_argument("--seeds", type=int, default=1,

@@ -128,11 +128,19 @@ def _n_in(config) -> int:
 
 def preset_floor(configs, n: int, repeats: int = 3, device: str = "cpu") -> float:
     """Seconds of GEMMs alone in the autoencoder trainings of ``configs`` (each with a pool
-    of ``n`` images), each shape timed once on this machine."""
+    of ``n`` images), each shape timed once on this machine. ``sdae semi``'s graph stack
+    counts once per pool and seed: its codes are cached (:func:`sdae.nn.semi.sae_codes`),
+    so the other label draws and budgets read them back."""
     per_shape: dict[tuple[int, int, int], float] = {}
-    total = 0.0
+    total, stacks = 0.0, set()
     for config in configs:
-        for batch, d, h, iterations in training_shapes(config):
+        shapes = training_shapes(config)
+        if isinstance(getattr(config, "training", None), SemiTraining):
+            pool = (config.data, config.image_size, config.protocol, config.data_seed,
+                    config.seed, tuple(shapes))  # fmt: skip
+            shapes = [] if pool in stacks else shapes
+            stacks.add(pool)
+        for batch, d, h, iterations in shapes:
             rows = min(batch, n) if batch else n
             if (rows, d, h) not in per_shape:
                 per_shape[(rows, d, h)] = least_gemm_seconds(rows, d, h, repeats, device)
