@@ -113,12 +113,12 @@ def sae_codes(pool: torch.Tensor, seed: int, iterations: int = 1000) -> np.ndarr
     (:func:`sdae.data.cache.cached_array`, under a key of the pool's bytes, the seed, the
     steps, sdae's and torch's versions and the device) and a run on the same pool and seed
     reads them back. ``SDAE_NO_CODE_CACHE=1`` turns that off."""
+    if os.environ.get("SDAE_NO_CODE_CACHE"):  # before the key: hashing the pool takes time
+        return _pretrained_codes(pool, seed, iterations)
     key = "\0".join(map(str, (
         "sae_codes", __version__, torch.__version__, pool.device.type, seed, iterations,
         tuple(pool.shape), os.environ.get("SDAE_NO_BF16", ""),
         hashlib.sha256(np.ascontiguousarray(pool.detach().float().cpu().numpy())).hexdigest())))
-    if os.environ.get("SDAE_NO_CODE_CACHE"):
-        return _pretrained_codes(pool, seed, iterations)
     return cached_array("codes", key, lambda: _pretrained_codes(pool, seed, iterations),
                         (len(pool), 100))  # fmt: skip
 
