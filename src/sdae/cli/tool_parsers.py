@@ -59,11 +59,11 @@ def add_reproduce(sub) -> None:
     p.add_argument("--preset", choices=list(PRESETS), default="quick",
                    help="paper: the paper's sizes, rates and iterations (about 12 minutes on 2 "
                    "cores with bf16, 40 without); quick: the same experiments, smaller (about a "
-                   "minute); beyond: the method ladder over 5 label draws (about 75 minutes on 2 "
-                   "cores); beyond-full: the ladder on all 60000 training images and the 10000 "
-                   "test images (about 1.5 hours on 2 cores, --jobs 2); beyond-quick: the ladder "
-                   "small (under 3 minutes); smoke, ladder-smoke: seconds, for tests "
-                   "(default: %(default)s)")
+                   "minute); beyond: the method ladder over 5 label draws (about an hour on 2 "
+                   "cores with bf16, 2 hours without, --jobs 2); beyond-full: the ladder on all "
+                   "60000 training images and the 10000 test images (about 1.5 hours on 2 cores, "
+                   "--jobs 2); beyond-quick: the ladder small (under 3 minutes); smoke, "
+                   "ladder-smoke: seconds, for tests (default: %(default)s)")
     p.add_argument("--seeds", type=int, default=1,
                    help="seeds (weights and label draws) per experiment (default: 1)")
     p.add_argument("--jobs", type=int, default=1,
